@@ -1,0 +1,1 @@
+"""The Qt desktop app. Everything here talks to the engine through core.library.Library."""

@@ -1,0 +1,27 @@
+"""Start the desktop app."""
+
+from __future__ import annotations
+
+import sys
+
+from core.paths import DEMO_LIBRARY_DIR, default_db_path
+
+
+def run_app(db_path: str | None = None, demo: bool = False) -> int:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app.main_window import MainWindow
+    from core.model import Embedder, ModelError
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Trimodal-Bind")
+    try:
+        embedder = Embedder()
+    except ModelError as exc:
+        QMessageBox.critical(None, "Trimodal-Bind cannot start", f"The bundled model is damaged:\n{exc}")
+        return 1
+    window = MainWindow(str(db_path or default_db_path()), embedder)
+    window.show()
+    # Reconcile on start-up (cheap when nothing changed); the demo adds its own folder first.
+    window.start_index([str(DEMO_LIBRARY_DIR)] if demo else [])
+    return app.exec()

@@ -1,0 +1,262 @@
+"""Headless commands: index, search, status, doctor, eval. Each drives `core.library.Library`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.media import normalise_kind
+from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path
+from core.store import KINDS
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _bar(description: str, unit: str):
+    from tqdm import tqdm
+
+    return tqdm(desc=description, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=True,
+                disable=None)  # None: no bar when stderr is not a terminal (CI logs stay readable)
+
+
+def _progress_to(bar):
+    def update(done: int, total: int, message: str) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update
+
+
+def _open_library(args):
+    from core.library import Library
+
+    return Library(args.db, getattr(args, "library_model", None))
+
+
+# -- index ------------------------------------------------------------------------------------
+def cmd_index(args) -> int:
+    from core.library import LibraryError
+
+    with _open_library(args) as library:
+        try:
+            with _bar("scanning", "files") as scan_bar, _bar("embedding", "items") as embed_bar:
+                result = library.index(
+                    args.paths or None,
+                    scan_progress=_progress_to(scan_bar),
+                    embed_progress=_progress_to(embed_bar),
+                )
+        except LibraryError as exc:
+            _err(f"error: {exc}")
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            _err("interrupted: what was embedded is saved; run `index` again to resume")
+            return EXIT_ERROR
+        if result.reembed:
+            print(f"model changed: {result.reembed} items re-embedded")
+        for folder, scan in result.scans.items():
+            print(f"{folder}: {scan.seen} files ({scan.new} new, {scan.changed} changed, {scan.moved} moved, "
+                  f"{scan.removed} removed, {scan.unchanged} unchanged)")
+            for path, error in scan.folder_errors:
+                print(f"  folder skipped: {path}: {error}")
+        embedding = result.embedding
+        print(f"embedded {embedding.embedded} items, {embedding.metadata_only} indexed without a vector "
+              f"(the model has no tower for them) in {embedding.seconds:.1f} s")
+        problems = [p for scan in result.scans.values() for p in scan.unreadable] + embedding.failed
+        if problems:
+            print(f"{len(problems)} files could not be indexed:")
+            for path, reason in problems:
+                print(f"  {path}: {reason}")
+    return EXIT_OK
+
+
+# -- search -----------------------------------------------------------------------------------
+def _parse_kinds(values: list[str] | None) -> tuple[str, ...]:
+    if not values:
+        return KINDS
+    kinds: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            kind = normalise_kind(part)
+            if kind not in kinds:
+                kinds.append(kind)
+    return tuple(kinds)
+
+
+def cmd_search(args) -> int:
+    from core.search import QueryError
+
+    if bool(args.text) == bool(args.file):
+        _err("error: give search text or --file PATH (one of them)")
+        return EXIT_USAGE
+    try:
+        kinds = _parse_kinds(args.kind)
+    except ValueError as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    with _open_library(args) as library:
+        try:
+            if args.file:
+                hits = library.search_file(args.file, kinds=kinds, limit=args.limit, min_score=args.min_score)
+            else:
+                hits = library.search_text(" ".join(args.text), kinds=kinds, limit=args.limit, min_score=args.min_score)
+        except QueryError as exc:
+            _err(f"error: {exc}")
+            return EXIT_ERROR
+        if library.status()["total"] == 0:
+            _err("the library is empty: add a folder with `python main.py index FOLDER`")
+    if args.json:
+        print(json.dumps([
+            {"path": h.item.path, "kind": h.item.kind, "score": round(h.score, 4),
+             "similarity": round(h.similarity, 4)} for h in hits
+        ], indent=2))
+        return EXIT_OK
+    if not hits:
+        print("no results")
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank:3d}. {hit.score:6.2f}  {hit.item.kind:<5}  {hit.item.path}")
+    return EXIT_OK
+
+
+# -- status -----------------------------------------------------------------------------------
+def cmd_status(args) -> int:
+    with _open_library(args) as library:
+        status = library.status()
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return EXIT_OK
+    print(f"database: {status['database']}")
+    print(f"model:    {status['model'] or '(nothing indexed yet)'}")
+    print(f"folders:  {', '.join(status['folders']) or '(none: add one with `index FOLDER`)'}")
+    for kind, counts in status["items"].items():
+        print(f"  {kind:<5} done {counts['done']:6d}  pending {counts['pending']:6d}  "
+              f"failed {counts['failed']:6d}  with vector {counts['vectors']:6d}")
+    if status["failed"]:
+        print("failed files:")
+        for path, error in status["failed"]:
+            print(f"  {path}: {error}")
+    return EXIT_OK
+
+
+# -- doctor -----------------------------------------------------------------------------------
+def cmd_doctor(args) -> int:
+    from core.doctor import run_checks
+
+    checks = run_checks(Path(args.db or default_db_path()), BUNDLED_MODEL_DIR)
+    for check in checks:
+        print(f"[{'ok' if check.ok else '!!'}] {check.name:<12} {check.detail}")
+        if check.fix:
+            print(f"     {'':<12} fix: {check.fix}")
+    essential = {"python", "sqlite-vec", "model"}
+    return EXIT_OK if all(c.ok for c in checks if c.name in essential) else EXIT_ERROR
+
+
+# -- eval -------------------------------------------------------------------------------------
+def _format_results(results: list) -> str:
+    directions = []
+    for result in results:
+        for direction in list(result.results) + list(result.unavailable):
+            if direction not in directions:
+                directions.append(direction)
+    lines = []
+    header = f"{'direction':<15}" + "".join(f"  {r.model[:34]:>34}" for r in results)
+    lines.append(header)
+    lines.append(f"{'':<15}" + "".join(f"  {'n  skip   R@1   R@5  R@10':>34}" for _ in results))
+    for direction in directions:
+        row = f"{direction:<15}"
+        for r in results:
+            score = r.results.get(direction)
+            if score is None:
+                row += f"  {'unavailable':>34}"
+            else:
+                cell = (f"{score.n:4d} {score.skipped:4d} {score.recall[1]:5.3f} "
+                        f"{score.recall[5]:5.3f} {score.recall[10]:5.3f}")
+                row += f"  {cell:>34}"
+        lines.append(row)
+    for r in results:
+        for direction, reason in r.unavailable.items():
+            lines.append(f"{r.model}: {direction} unavailable: {reason}")
+        for path in r.unreadable:
+            lines.append(f"{r.model}: unreadable, skipped: {path}")
+    return "\n".join(lines)
+
+
+def cmd_eval(args) -> int:
+    from core.evaluation import ManifestError, evaluate, load_manifest
+    from core.model import Embedder, ModelError
+
+    try:
+        manifest = load_manifest(args.manifest)
+    except ManifestError as exc:
+        _err(f"error: {exc}")
+        return EXIT_ERROR
+    results = []
+    for model_dir in args.model or [BUNDLED_MODEL_DIR]:
+        try:
+            embedder = Embedder(model_dir)
+        except ModelError as exc:
+            _err(f"error: {exc}")
+            return EXIT_ERROR
+        _err(f"evaluating {embedder.model_id} on {manifest.path}")
+        results.append(evaluate(embedder, manifest, progress=lambda message: _err(f"  {message}")))
+    if args.json:
+        payloads = [r.as_dict() for r in results]
+        print(json.dumps(payloads[0] if len(payloads) == 1 else payloads, indent=2))
+    else:
+        print(_format_results(results))
+    return EXIT_OK
+
+
+# -- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="Trimodal-Bind: find photos, recordings and notes from anything else, offline. "
+        "With no command, opens the desktop app.",
+    )
+    parser.add_argument("--db", help=f"library database (default: {default_db_path()})")
+    parser.add_argument("--demo", action="store_true",
+                        help=f"use the bundled demo library ({DEMO_LIBRARY_DIR}) with its own database")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    index = commands.add_parser("index", help="add folders and index them (one-shot scan); no PATH re-scans all")
+    index.add_argument("paths", nargs="*", metavar="PATH")
+    index.set_defaults(func=cmd_index)
+
+    search = commands.add_parser("search", help="search the library by text or by a file")
+    search.add_argument("text", nargs="*", help="what to look for")
+    search.add_argument("--file", help="find items like this photo, recording or note")
+    search.add_argument("--kind", action="append", help="image, audio or text (repeat or comma-separate)")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--min-score", type=float, default=None,
+                        help="hide results below this calibrated score (about 2 = clearly related)")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(func=cmd_search)
+
+    status = commands.add_parser("status", help="what is indexed, pending and failed")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+    doctor = commands.add_parser("doctor", help="check the installation, with a fix for each problem")
+    doctor.set_defaults(func=cmd_doctor)
+
+    evaluate = commands.add_parser("eval", help="Recall@K of a model on a JSONL manifest")
+    evaluate.add_argument("manifest")
+    evaluate.add_argument("--model", action="append", metavar="DIR",
+                          help="model folder to evaluate (repeat to compare models side by side)")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main_with_args(argv: list[str]) -> int:
+    """Run one sub-command in-process (used by the headless demo)."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)

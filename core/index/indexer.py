@@ -1,0 +1,178 @@
+"""Keep the store in step with folders: reconcile what is on disk, then embed what is pending.
+
+The two phases are separate on purpose. The scan only stats and hashes files and records each
+one as pending (or failed, with a reason); embedding then works through the pending items in
+batches, each batch committed on its own. A killed process therefore resumes exactly where it
+stopped: whatever was not committed is still pending.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.index.extract import ExtractionError, content_hash, extract
+from core.index.scan import FolderError, scan_folder
+from core.model import Embedder, ModalityUnavailable
+from core.store import LibraryStore, MediaItem
+
+# progress(done, total, message); total is 0 while unknown.
+ProgressCallback = Callable[[int, int, str], None]
+StopCheck = Callable[[], bool]
+
+
+def _no_progress(done: int, total: int, message: str) -> None:
+    pass
+
+
+@dataclass
+class ScanReport:
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    folder_errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class EmbedReport:
+    embedded: int = 0
+    metadata_only: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    stopped: bool = False
+    seconds: float = 0.0
+
+
+def note_text_for_embedding(path: str, text: str) -> str:
+    """A note is found by its title as much as by its body; the file name is the title."""
+    title = Path(path).stem.replace("_", " ").replace("-", " ")
+    return f"{title}\n{text}"
+
+
+class Indexer:
+    def __init__(self, store: LibraryStore, embedder: Embedder):
+        self.store = store
+        self.embedder = embedder
+
+    # -- phase 1: reconcile -------------------------------------------------------------------
+    def scan(self, root: str, progress: ProgressCallback = _no_progress) -> ScanReport:
+        root = os.path.abspath(root)
+        report = ScanReport()
+        known = {item.path: item for item in self.store.items_in_folder(root)}
+        arrivals: list = []
+        for entry in scan_folder(root):
+            if isinstance(entry, FolderError):
+                report.folder_errors.append((entry.path, entry.error))
+                continue
+            report.seen += 1
+            progress(report.seen, 0, entry.path)
+            item = known.pop(entry.path, None)
+            if entry.error:
+                if item is None or item.error != entry.error:
+                    self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None, entry.error)
+                report.unreadable.append((entry.path, entry.error))
+            elif item is not None and item.size == entry.size and item.mtime == entry.mtime:
+                report.unchanged += 1
+            else:
+                arrivals.append((entry, item))
+        # What is left in `known` vanished from disk; an arrival with the same content is a move.
+        vanished_by_hash: dict[str, MediaItem] = {
+            item.content_hash: item for item in known.values() if item.content_hash and item.status != "failed"
+        }
+        for entry, item in arrivals:
+            try:
+                digest = content_hash(entry.path)
+            except OSError as exc:
+                error = f"cannot read: {exc.strerror or exc}"
+                self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None, error)
+                report.unreadable.append((entry.path, error))
+                continue
+            moved_from = vanished_by_hash.pop(digest, None) if item is None else None
+            if moved_from is not None:
+                self.store.move_item(moved_from.id, entry.path, root, entry.mtime)
+                known.pop(moved_from.path, None)
+                report.moved += 1
+                continue
+            self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, digest)
+            if item is None:
+                report.new += 1
+            else:
+                report.changed += 1
+        report.removed = self.store.delete_items(item.id for item in known.values())
+        return report
+
+    # -- phase 2: embed -----------------------------------------------------------------------
+    def embed_pending(
+        self,
+        progress: ProgressCallback = _no_progress,
+        should_stop: StopCheck = lambda: False,
+        batch_size: int = 16,
+    ) -> EmbedReport:
+        started = time.perf_counter()
+        report = EmbedReport()
+        total = len(self.store.pending_items())
+        done = 0
+        while True:
+            if should_stop():
+                report.stopped = True
+                break
+            batch = self.store.pending_items(limit=batch_size)
+            if not batch:
+                break
+            for kind in ("image", "text", "audio"):
+                group = [item for item in batch if item.kind == kind]
+                if group:
+                    self._embed_group(kind, group, report)
+            done += len(batch)
+            progress(min(done, total), total, batch[-1].path)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _embed_group(self, kind: str, items: list[MediaItem], report: EmbedReport) -> None:
+        extracted: dict[int, object] = {}
+        for item in items:
+            try:
+                extracted[item.id] = extract(kind, item.path)
+            except ExtractionError as exc:
+                self._fail(item, str(exc), report)
+        ready = [item for item in items if item.id in extracted]
+        if not ready:
+            return
+        try:
+            if kind == "text":
+                inputs = [note_text_for_embedding(i.path, extracted[i.id].text) for i in ready]
+            else:
+                inputs = [i.path for i in ready]
+            embeddings = self.embedder.embed(kind, inputs)
+        except ModalityUnavailable:
+            embeddings = None  # keep the file's metadata; it gets a vector when the model can
+        with self.store.transaction():
+            for row, item in enumerate(ready):
+                info = extracted[item.id]
+                if embeddings is not None and embeddings.errors[row]:
+                    self._fail(item, embeddings.errors[row], report)
+                    continue
+                vector = embeddings.vectors[row] if embeddings is not None else None
+                self.store.mark_done(
+                    item.id,
+                    vector,
+                    taken_at=info.taken_at or item.mtime,
+                    width=info.width,
+                    height=info.height,
+                    duration=info.duration,
+                    extracted_text=info.text,
+                )
+                if vector is None:
+                    report.metadata_only += 1
+                else:
+                    report.embedded += 1
+
+    def _fail(self, item: MediaItem, reason: str, report: EmbedReport) -> None:
+        self.store.mark_failed(item.id, reason)
+        report.failed.append((item.path, reason))

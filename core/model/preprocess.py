@@ -1,0 +1,64 @@
+"""Input preprocessing shared by the runtime towers and the training/export code (numpy + Pillow).
+
+Keeping one implementation is what makes export parity tests meaningful: torch and onnxruntime
+see exactly the same arrays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+# Refuse decompression bombs loudly instead of exhausting memory (Pillow only warns below 2x).
+Image.MAX_IMAGE_PIXELS = 120_000_000
+
+
+class UnreadableInput(ValueError):
+    """An input file exists but cannot be decoded; the message says why, for the user."""
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """Open an image, apply its EXIF orientation and convert to RGB, or raise UnreadableInput."""
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            return img.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise UnreadableInput(f"image too large to decode safely: {exc}") from exc
+    except FileNotFoundError as exc:
+        raise UnreadableInput("file not found") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        # Pillow raises OSError/UnidentifiedImageError for corrupt or truncated data.
+        raise UnreadableInput(f"cannot decode image: {exc}") from exc
+
+
+def image_to_array(img: Image.Image, resize: int, crop: int, pixel_range=(-1.0, 1.0)) -> np.ndarray:
+    """Shorter side to `resize` (bicubic), centre crop `crop`², scale to pixel_range, CHW float32."""
+    width, height = img.size
+    scale = resize / min(width, height)
+    new_size = (max(crop, round(width * scale)), max(crop, round(height * scale)))
+    img = img.resize(new_size, Image.BICUBIC)
+    left = (new_size[0] - crop) // 2
+    top = (new_size[1] - crop) // 2
+    img = img.crop((left, top, left + crop, top + crop))
+    pixels = np.asarray(img, dtype=np.float32) / 255.0
+    low, high = pixel_range
+    pixels = pixels * (high - low) + low
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1))
+
+
+def preprocess_image(path: str | Path, resize: int = 256, crop: int = 224, pixel_range=(-1.0, 1.0)) -> np.ndarray:
+    return image_to_array(load_rgb(path), resize, crop, pixel_range)
+
+
+def l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    """Row-wise unit length; all-zero rows stay zero (they mark inputs that failed)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def mean_pool(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    mask = attention_mask[..., None].astype(np.float32)
+    return (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)

@@ -1,0 +1,29 @@
+"""Where the app keeps its files: bundled resources inside the project, user data outside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "trimodal-bind"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESOURCES_DIR = PROJECT_ROOT / "resources"
+BUNDLED_MODEL_DIR = RESOURCES_DIR / "model"
+DEMO_LIBRARY_DIR = RESOURCES_DIR / "demo"
+
+
+def user_data_dir() -> Path:
+    """The per-user folder for databases; TRIMODAL_BIND_HOME overrides it (tests, portable installs)."""
+    override = os.environ.get("TRIMODAL_BIND_HOME")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_db_path() -> Path:
+    return user_data_dir() / "library.db"
+
+
+def demo_db_path() -> Path:
+    return user_data_dir() / "demo-library.db"

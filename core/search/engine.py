@@ -1,0 +1,105 @@
+"""Any-to-any search: one query vector, nearest items per kind, merged on calibrated scores."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.media import kind_of
+from core.model import Embedder, ModalityUnavailable
+from core.search.calibration import KindScale, scale_for
+from core.store import KINDS, LibraryStore, MediaItem
+
+CALIBRATION_SAMPLE = 512
+
+
+class QueryError(ValueError):
+    """The query itself cannot be turned into a vector (unreadable file, unsupported kind…)."""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    item: MediaItem
+    similarity: float  # raw cosine
+    score: float  # calibrated: standard deviations above the kind's typical similarity
+
+    @property
+    def relevance(self) -> float:
+        """0..1 for display: a logistic squash of the calibrated score."""
+        return 1.0 / (1.0 + math.exp(-(self.score - 2.0)))
+
+
+class SearchEngine:
+    def __init__(self, store: LibraryStore, embedder: Embedder):
+        self.store = store
+        self.embedder = embedder
+        self._samples: dict[str, tuple[int, np.ndarray]] = {}
+
+    def text_vector(self, text: str) -> np.ndarray:
+        result = self.embedder.embed_text([text])
+        if result.errors[0]:
+            raise QueryError(f"cannot search for this text: {result.errors[0]}")
+        return result.vectors[0]
+
+    def file_vector(self, path: str | Path) -> np.ndarray:
+        path = Path(path)
+        kind = kind_of(path)
+        if kind is None:
+            raise QueryError(f"{path.name}: not a photo, recording or note this app can read")
+        if not path.is_file():
+            raise QueryError(f"{path}: no such file")
+        if kind == "text":
+            from core.index.extract import ExtractionError, extract_text
+            from core.index.indexer import note_text_for_embedding
+
+            try:
+                text = extract_text(str(path)).text
+            except ExtractionError as exc:
+                raise QueryError(f"{path.name}: {exc}") from None
+            return self.text_vector(note_text_for_embedding(str(path), text))
+        try:
+            result = self.embedder.embed(kind, [str(path)])
+        except ModalityUnavailable as exc:
+            raise QueryError(f"{path.name}: {exc}") from None
+        if result.errors[0]:
+            raise QueryError(f"{path.name}: {result.errors[0]}")
+        return result.vectors[0]
+
+    def _scale(self, kind: str, query: np.ndarray) -> KindScale:
+        count = self.store.counts()[kind]["vectors"]
+        cached = self._samples.get(kind)
+        if cached is None or cached[0] != count:
+            _, sample = self.store.vectors(kind=kind, limit=CALIBRATION_SAMPLE)
+            cached = (count, sample)
+            self._samples[kind] = cached
+        return scale_for(query, cached[1])
+
+    def search(
+        self,
+        query: np.ndarray,
+        *,
+        kinds: tuple[str, ...] = KINDS,
+        limit: int = 10,
+        exclude_path: str | None = None,
+        min_score: float | None = None,
+    ) -> list[SearchHit]:
+        candidates: list[tuple[int, float, float]] = []
+        for kind in kinds:
+            neighbours = self.store.nearest(query, limit + (1 if exclude_path else 0), kind=kind)
+            if not neighbours:
+                continue
+            scale = self._scale(kind, query)
+            candidates += [(n.item_id, n.similarity, float(scale.standardise(n.similarity))) for n in neighbours]
+        items = self.store.items_by_ids(item_id for item_id, _, _ in candidates)
+        hits = [
+            SearchHit(items[item_id], similarity, score)
+            for item_id, similarity, score in candidates
+            if item_id in items and items[item_id].path != exclude_path
+        ]
+        if min_score is not None:
+            hits = [hit for hit in hits if hit.score >= min_score]
+        hits.sort(key=lambda hit: hit.score, reverse=True)
+        return hits[:limit]

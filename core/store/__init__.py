@@ -1,0 +1,14 @@
+from core.store.driver import DriverUnavailable, get_driver
+from core.store.schema import SCHEMA_VERSION, SchemaTooNew
+from core.store.store import KINDS, LibraryStore, MediaItem, Neighbour
+
+__all__ = [
+    "DriverUnavailable",
+    "get_driver",
+    "SCHEMA_VERSION",
+    "SchemaTooNew",
+    "KINDS",
+    "LibraryStore",
+    "MediaItem",
+    "Neighbour",
+]

@@ -1,0 +1,98 @@
+"""Versioned schema. Each migration moves the database from version N-1 to N inside one transaction.
+
+The version lives in `PRAGMA user_version`. Migrations are append-only: never edit a shipped one,
+add the next. The vector table is not here: its width depends on the model and is managed by
+`LibraryStore.use_model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+Migration = Callable[[object], None]  # receives an open connection inside a transaction
+
+
+def _execute_each(conn, script: str) -> None:
+    # Not executescript(): it commits any open transaction first, which would break atomicity.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1_initial(conn) -> None:
+    _execute_each(
+        conn,
+        """
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE folders (
+            id       INTEGER PRIMARY KEY,
+            path     TEXT NOT NULL UNIQUE,
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE items (
+            id             INTEGER PRIMARY KEY,
+            path           TEXT NOT NULL UNIQUE,
+            folder         TEXT NOT NULL,
+            kind           TEXT NOT NULL CHECK (kind IN ('image', 'audio', 'text')),
+            size           INTEGER,
+            mtime          REAL,
+            content_hash   TEXT,
+            status         TEXT NOT NULL DEFAULT 'pending'
+                               CHECK (status IN ('pending', 'done', 'failed')),
+            error          TEXT,
+            has_vector     INTEGER NOT NULL DEFAULT 0,
+            model_id       TEXT,
+            taken_at       REAL,
+            width          INTEGER,
+            height         INTEGER,
+            duration       REAL,
+            extracted_text TEXT,
+            added_at       REAL NOT NULL,
+            updated_at     REAL NOT NULL,
+            indexed_at     REAL
+        );
+        CREATE INDEX items_status ON items(status);
+        CREATE INDEX items_folder ON items(folder);
+        CREATE INDEX items_hash ON items(content_hash);
+        """
+    )
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer Trimodal-Bind; opening it could lose data."""
+
+
+def schema_version(conn) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database up to `len(migrations)`; return the number of migrations applied."""
+    current = schema_version(conn)
+    target = len(migrations)
+    if current > target:
+        raise SchemaTooNew(
+            f"database schema version {current} is newer than this app understands ({target}); "
+            "update Trimodal-Bind or open another database with --db"
+        )
+    for version in range(current + 1, target + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read inside the write lock: another process may have migrated meanwhile.
+            if schema_version(conn) >= version:
+                conn.execute("ROLLBACK")
+                continue
+            migrations[version - 1](conn)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return max(0, target - current)

@@ -1,0 +1,354 @@
+"""The library database: media items, watched folders and their vectors in one SQLite file.
+
+One writer at a time (SQLite's lock), WAL so readers never block it, and every change inside a
+transaction so a killed process leaves either the old or the new state, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from core.store.driver import get_driver
+from core.store.schema import migrate
+
+KINDS = ("image", "audio", "text")
+VECTOR_TABLE = "item_vectors"
+
+
+@dataclass
+class MediaItem:
+    id: int
+    path: str
+    folder: str
+    kind: str
+    size: int | None
+    mtime: float | None
+    content_hash: str | None
+    status: str
+    error: str | None
+    has_vector: int
+    model_id: str | None
+    taken_at: float | None
+    width: int | None
+    height: int | None
+    duration: float | None
+    extracted_text: str | None
+    added_at: float
+    updated_at: float
+    indexed_at: float | None
+
+
+_ITEM_COLUMNS = ", ".join(f.name for f in fields(MediaItem))
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    item_id: int
+    similarity: float  # cosine similarity, from the L2 distance of unit vectors
+
+
+class LibraryStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.driver = get_driver()
+        self.conn = self.driver.connect(self.path)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        migrate(self.conn)
+        self._in_transaction = False
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "LibraryStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception. Nested calls join the outer one."""
+        if self._in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    # -- meta ---------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- model --------------------------------------------------------------------------------
+    @property
+    def model_id(self) -> str | None:
+        return self.get_meta("model_id")
+
+    @property
+    def dim(self) -> int | None:
+        value = self.get_meta("dim")
+        return int(value) if value else None
+
+    def use_model(self, model_id: str, dim: int) -> int:
+        """Bind the store to a model. A different model invalidates every vector: the table is
+        rebuilt at the new width and all items go back to pending. Returns how many items must
+        be re-embedded."""
+        if self.model_id == model_id and self.dim == dim and self._vector_table_exists():
+            return 0
+        with self.transaction():
+            self.conn.execute(f"DROP TABLE IF EXISTS {VECTOR_TABLE}")
+            self.conn.execute(
+                f"""CREATE VIRTUAL TABLE {VECTOR_TABLE} USING vec0(
+                        item_id INTEGER PRIMARY KEY,
+                        embedding float[{int(dim)}],
+                        kind TEXT,
+                        taken_at INTEGER,
+                        folder TEXT
+                    )"""
+            )
+            stale = self.conn.execute(
+                "UPDATE items SET status = 'pending', has_vector = 0, model_id = NULL, error = NULL "
+                "WHERE status IN ('done', 'failed')"
+            ).rowcount
+            self.set_meta("model_id", model_id)
+            self.set_meta("dim", str(int(dim)))
+        return stale
+
+    def _vector_table_exists(self) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VECTOR_TABLE,)
+        ).fetchone()
+        return row is not None
+
+    # -- folders ------------------------------------------------------------------------------
+    def add_folder(self, path: str) -> bool:
+        with self.transaction():
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)", (path, time.time())
+            )
+        return cursor.rowcount > 0
+
+    def folders(self) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT path FROM folders ORDER BY path")]
+
+    # -- items --------------------------------------------------------------------------------
+    def _items(self, where: str = "", params: Sequence = ()) -> list[MediaItem]:
+        rows = self.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM items {where}", params).fetchall()
+        return [MediaItem(*row) for row in rows]
+
+    def item(self, item_id: int) -> MediaItem | None:
+        found = self._items("WHERE id = ?", (item_id,))
+        return found[0] if found else None
+
+    def item_by_path(self, path: str) -> MediaItem | None:
+        found = self._items("WHERE path = ?", (path,))
+        return found[0] if found else None
+
+    def items_in_folder(self, folder: str) -> list[MediaItem]:
+        return self._items("WHERE folder = ? ORDER BY path", (folder,))
+
+    def items_with_hash(self, content_hash: str) -> list[MediaItem]:
+        return self._items("WHERE content_hash = ?", (content_hash,))
+
+    def items_by_ids(self, ids: Iterable[int]) -> dict[int, MediaItem]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {item.id: item for item in self._items(f"WHERE id IN ({marks})", ids)}
+
+    def all_items(self, status: str | None = None) -> list[MediaItem]:
+        if status:
+            return self._items("WHERE status = ? ORDER BY path", (status,))
+        return self._items("ORDER BY path")
+
+    def pending_items(self, limit: int | None = None) -> list[MediaItem]:
+        suffix = f" LIMIT {int(limit)}" if limit else ""
+        return self._items("WHERE status = 'pending' ORDER BY id" + suffix)
+
+    def record_scanned(
+        self,
+        path: str,
+        folder: str,
+        kind: str,
+        size: int | None,
+        mtime: float | None,
+        content_hash: str | None,
+        error: str | None = None,
+    ) -> int:
+        """Insert or refresh a file seen on disk. A changed file loses its vector and goes back to
+        pending; a file that could not even be read is stored as failed with the reason."""
+        now = time.time()
+        status = "failed" if error else "pending"
+        with self.transaction():
+            existing = self.conn.execute("SELECT id FROM items WHERE path = ?", (path,)).fetchone()
+            if existing:
+                item_id = existing[0]
+                self._delete_vector(item_id)
+                self.conn.execute(
+                    "UPDATE items SET folder = ?, kind = ?, size = ?, mtime = ?, content_hash = ?, "
+                    "status = ?, error = ?, has_vector = 0, model_id = NULL, updated_at = ?, "
+                    "indexed_at = NULL WHERE id = ?",
+                    (folder, kind, size, mtime, content_hash, status, error, now, item_id),
+                )
+            else:
+                item_id = self.conn.execute(
+                    "INSERT INTO items(path, folder, kind, size, mtime, content_hash, status, error, "
+                    "added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (path, folder, kind, size, mtime, content_hash, status, error, now, now),
+                ).lastrowid
+        return item_id
+
+    def move_item(self, item_id: int, new_path: str, folder: str, mtime: float | None) -> None:
+        """A file renamed or moved keeps its metadata and vector."""
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE items SET path = ?, folder = ?, mtime = ?, updated_at = ? WHERE id = ?",
+                (new_path, folder, mtime, time.time(), item_id),
+            )
+            if self._vector_table_exists():
+                self.conn.execute(
+                    f"UPDATE {VECTOR_TABLE} SET folder = ? WHERE item_id = ?", (folder, item_id)
+                )
+
+    def mark_done(
+        self,
+        item_id: int,
+        vector: np.ndarray | None,
+        *,
+        taken_at: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        duration: float | None = None,
+        extracted_text: str | None = None,
+    ) -> None:
+        """Store what was extracted and, when the model could embed the item, its vector."""
+        item = self.item(item_id)
+        if item is None:
+            return  # deleted while it was being embedded
+        with self.transaction():
+            self._delete_vector(item_id)
+            if vector is not None:
+                self._insert_vector(item_id, vector, item.kind, taken_at, item.folder)
+            self.conn.execute(
+                "UPDATE items SET status = 'done', error = NULL, has_vector = ?, model_id = ?, "
+                "taken_at = ?, width = ?, height = ?, duration = ?, extracted_text = ?, "
+                "indexed_at = ?, updated_at = ? WHERE id = ?",
+                (
+                    int(vector is not None),
+                    self.model_id,
+                    taken_at,
+                    width,
+                    height,
+                    duration,
+                    extracted_text,
+                    time.time(),
+                    time.time(),
+                    item_id,
+                ),
+            )
+
+    def mark_failed(self, item_id: int, error: str) -> None:
+        with self.transaction():
+            self._delete_vector(item_id)
+            self.conn.execute(
+                "UPDATE items SET status = 'failed', error = ?, has_vector = 0, indexed_at = ?, "
+                "updated_at = ? WHERE id = ?",
+                (error, time.time(), time.time(), item_id),
+            )
+
+    def delete_items(self, item_ids: Iterable[int]) -> int:
+        ids = list(item_ids)
+        with self.transaction():
+            for item_id in ids:
+                self._delete_vector(item_id)
+                self.conn.execute("DELETE FROM items WHERE id = ?", (item_id,))
+        return len(ids)
+
+    # -- vectors ------------------------------------------------------------------------------
+    def _insert_vector(self, item_id, vector, kind, taken_at, folder) -> None:
+        data = np.ascontiguousarray(vector, dtype=np.float32)
+        if data.shape != (self.dim,):
+            raise ValueError(f"vector has shape {data.shape}, the store expects ({self.dim},)")
+        self.conn.execute(
+            f"INSERT INTO {VECTOR_TABLE}(item_id, embedding, kind, taken_at, folder) VALUES (?, ?, ?, ?, ?)",
+            (item_id, data.tobytes(), kind, int(taken_at or 0), folder),
+        )
+
+    def _delete_vector(self, item_id: int) -> None:
+        if self._vector_table_exists():
+            self.conn.execute(f"DELETE FROM {VECTOR_TABLE} WHERE item_id = ?", (item_id,))
+
+    def nearest(
+        self, query: np.ndarray, k: int, *, kind: str | None = None, folder: str | None = None
+    ) -> list[Neighbour]:
+        """Exact KNN through sqlite-vec, optionally filtered on the metadata columns."""
+        if not self._vector_table_exists() or k <= 0:
+            return []
+        sql = f"SELECT item_id, distance FROM {VECTOR_TABLE} WHERE embedding MATCH ? AND k = ?"
+        params: list = [np.ascontiguousarray(query, dtype=np.float32).tobytes(), int(k)]
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if folder:
+            sql += " AND folder = ?"
+            params.append(folder)
+        rows = self.conn.execute(sql, params).fetchall()
+        # Unit vectors: squared L2 distance = 2 - 2·cos.
+        return [Neighbour(item_id, 1.0 - (distance * distance) / 2.0) for item_id, distance in rows]
+
+    def vectors(self, kind: str | None = None, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, matrix) of stored vectors, a random sample of `limit` when given."""
+        if not self._vector_table_exists():
+            return np.zeros(0, np.int64), np.zeros((0, self.dim or 0), np.float32)
+        sql = f"SELECT item_id, embedding FROM {VECTOR_TABLE}"
+        params: list = []
+        if kind:
+            sql += " WHERE kind = ?"
+            params.append(kind)
+        if limit:
+            sql += f" ORDER BY random() LIMIT {int(limit)}"
+        rows = self.conn.execute(sql, params).fetchall()
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+        return ids, matrix.reshape(len(rows), self.dim or 0)
+
+    # -- summaries ----------------------------------------------------------------------------
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{kind: {status: n, 'vectors': n}} for every kind."""
+        result = {kind: {"pending": 0, "done": 0, "failed": 0, "vectors": 0} for kind in KINDS}
+        for kind, status, n, vectors in self.conn.execute(
+            "SELECT kind, status, count(*), sum(has_vector) FROM items GROUP BY kind, status"
+        ):
+            result[kind][status] = n
+            result[kind]["vectors"] += vectors or 0
+        return result
+
+    def integrity_ok(self) -> bool:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
