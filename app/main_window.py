@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QIcon, QImageReader, QPixmap
+from PySide6.QtCore import QMetaObject, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QImageReader, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QApplication,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -37,6 +37,9 @@ KIND_FILTERS = [
 ]
 KIND_LABELS = {"image": "Picture", "audio": "Recording", "text": "Note"}
 THUMBNAIL = QSize(72, 72)
+# Calibrated score (standard deviations above the kind's typical similarity) below which a hit is
+# a weak match, hidden unless the user asks for weak matches.
+STRONG_MATCH = 1.0
 
 
 class MainWindow(QMainWindow):
@@ -86,10 +89,14 @@ class MainWindow(QMainWindow):
         for label, _kinds in KIND_FILTERS:
             self.kind_filter.addItem(label)
         self.kind_filter.currentIndexChanged.connect(lambda _i: self.run_search())
+        self.weak_matches = QCheckBox("Weak matches")
+        self.weak_matches.setToolTip("Also show results that are only loosely related")
+        self.weak_matches.toggled.connect(lambda _on: self.run_search())
         self.search_button = QPushButton("Search")
         self.search_button.clicked.connect(self.run_search)
         row.addWidget(self.search_box, 1)
         row.addWidget(self.kind_filter)
+        row.addWidget(self.weak_matches)
         row.addWidget(self.search_button)
         layout.addLayout(row)
 
@@ -173,13 +180,22 @@ class MainWindow(QMainWindow):
         if request_id != self._request_id:
             return  # an older query finished after a newer one was sent
         self.results.clear()
+        weak = [hit for hit in hits if hit.score < STRONG_MATCH]
+        if not self.weak_matches.isChecked():
+            hits = [hit for hit in hits if hit.score >= STRONG_MATCH]
         for hit in hits:
             item = QListWidgetItem(self._icon_for(hit.item.kind, hit.item.path), self._describe(hit))
             item.setData(Qt.ItemDataRole.UserRole, hit.item.path)
             item.setToolTip(hit.item.path)
             item.setSizeHint(QSize(0, THUMBNAIL.height() + 8))
             self.results.addItem(item)
-        self.message.setText(f"{len(hits)} results" if hits else "No results. Try other words, or add more folders.")
+        if hits:
+            message = f"{len(hits)} results"
+        else:
+            message = "No results. Try other words, or add more folders."
+        if weak and not self.weak_matches.isChecked():
+            message += f" ({len(weak)} weak matches hidden: tick “Weak matches” to see them)"
+        self.message.setText(message)
 
     def show_search_error(self, request_id: int, message: str) -> None:
         if request_id in (self._request_id, -1):
@@ -193,7 +209,10 @@ class MainWindow(QMainWindow):
         if item.duration:
             details.append(f"{item.duration:.1f} s")
         details.append(f"match {hit.relevance:.0%}")
-        return f"{Path(item.path).name}\n{' · '.join(details)}\n{os.path.dirname(item.path)}"
+        third_line = os.path.dirname(item.path)
+        if item.kind == "text" and item.extracted_text:
+            third_line = " ".join(item.extracted_text.split())[:110]
+        return f"{Path(item.path).name}\n{' · '.join(details)}\n{third_line}"
 
     def _icon_for(self, kind: str, path: str) -> QIcon:
         if kind == "image":
@@ -204,8 +223,19 @@ class MainWindow(QMainWindow):
                 reader.setScaledSize(size.scaled(THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio))
             image = reader.read()
             if not image.isNull():
-                return QIcon(QPixmap.fromImage(image))
+                return QIcon(self._centred(QPixmap.fromImage(image)))
         return self._kind_icons[kind]
+
+    @staticmethod
+    def _centred(pixmap: QPixmap) -> QPixmap:
+        """Pad to the thumbnail square so every row's text starts at the same place."""
+        canvas = QPixmap(THUMBNAIL)
+        canvas.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(canvas)
+        painter.drawPixmap((THUMBNAIL.width() - pixmap.width()) // 2,
+                           (THUMBNAIL.height() - pixmap.height()) // 2, pixmap)
+        painter.end()
+        return canvas
 
     def open_result(self, item: QListWidgetItem) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(item.data(Qt.ItemDataRole.UserRole)))
@@ -303,10 +333,18 @@ class MainWindow(QMainWindow):
 
     # -- shutdown -----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.shutdown_workers()
+        super().closeEvent(event)
+
+    def shutdown_workers(self) -> None:
+        """Stop indexing after its current batch, close each worker's database in its own
+        thread, then end the threads. Safe to call twice."""
+        if not self._threads:
+            return
         self.index_worker.request_stop()
         for worker in (self.search_worker, self.index_worker):
-            worker.shutdown()
+            QMetaObject.invokeMethod(worker, "shutdown", Qt.ConnectionType.BlockingQueuedConnection)
         for thread in self._threads:
             thread.quit()
-            thread.wait(10_000)
-        super().closeEvent(event)
+            thread.wait()
+        self._threads = []

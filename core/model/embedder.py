@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
-from core.model.preprocess import UnreadableInput, l2_normalise, mean_pool, preprocess_image
+from core.model.towers import ImageTower, TextTower
 from core.paths import BUNDLED_MODEL_DIR
 
 
@@ -58,6 +57,9 @@ def _sha256(path: Path) -> str:
 
 
 class Embedder:
+    """A model folder as {modality: tower}. Each `embed_*` returns an `Embeddings` whose rows are
+    unit vectors of the model's dimension; one unreadable input never fails the batch."""
+
     def __init__(self, model_dir: str | Path = BUNDLED_MODEL_DIR, threads: int | None = None):
         self.model_dir = Path(model_dir)
         config_path = self.model_dir / "model.json"
@@ -67,13 +69,33 @@ class Embedder:
             raise ModelError(f"no model.json in {self.model_dir}: not a Trimodal-Bind model folder") from None
         except json.JSONDecodeError as exc:
             raise ModelError(f"{config_path} is not valid JSON: {exc}") from None
-        self.name: str = self.config["name"]
-        self.dim: int = int(self.config["dim"])
+        try:
+            self.name: str = self.config["name"]
+            self.dim: int = int(self.config["dim"])
+        except (KeyError, TypeError, ValueError):
+            raise ModelError(f"{config_path} lacks a name or dim") from None
         self.model_id = self._verify_files()
-        self._threads = threads
-        self._sessions: dict[str, object] = {}
-        self._tokenizer = None
-        self._lock = threading.Lock()  # sessions are created lazily from worker threads
+        self.towers: dict[Modality, object] = self._build_towers(threads)
+
+    def _file(self, name: str | None) -> Path | None:
+        return self.model_dir / name if name else None
+
+    def _build_towers(self, threads: int | None) -> dict:
+        towers: dict[Modality, object] = {}
+        text = self.config.get("text")
+        if text:
+            towers[Modality.TEXT] = TextTower(
+                self._file(text["trunk"]), self._file(text["tokenizer"]), int(text.get("max_tokens", 256)),
+                self._file(text.get("head")), threads,
+            )
+        image = self.config.get("image")
+        if image:
+            towers[Modality.IMAGE] = ImageTower(
+                self._file(image["trunk"]), self._file(image.get("head")), int(image["resize"]),
+                int(image["crop"]), tuple(image.get("pixel_range", (-1.0, 1.0))),
+                image.get("resize_mode", "crop"), threads,
+            )
+        return towers
 
     # -- identity -----------------------------------------------------------------------------
     def _verify_files(self) -> str:
@@ -89,116 +111,48 @@ class Embedder:
             if actual != expected[name]:
                 raise ModelError(f"model file {path} does not match its sha256 in model.json (corrupt or edited)")
             combined.update(f"{name}:{actual}\n".encode())
+        # Settings that change vectors (e.g. preprocessing) are part of the identity too.
+        settings = {k: v for k, v in self.config.items() if k != "files_sha256"}
+        combined.update(json.dumps(settings, sort_keys=True).encode())
         return f"{self.name}-{combined.hexdigest()[:12]}"
 
     @property
     def modalities(self) -> tuple[Modality, ...]:
-        return tuple(m for m in Modality if self.config.get(m.value))
+        return tuple(self.towers)
 
     def supports(self, modality: Modality | str) -> bool:
-        return bool(self.config.get(Modality(modality).value))
+        return Modality(modality) in self.towers
 
-    def _require(self, modality: Modality) -> dict:
-        tower = self.config.get(modality.value)
-        if not tower:
-            raise ModalityUnavailable(f"{modality.value} embeddings are not available in model {self.name}")
-        return tower
+    def _tower(self, modality: Modality):
+        try:
+            return self.towers[modality]
+        except KeyError:
+            raise ModalityUnavailable(
+                f"{modality.value} embeddings are not available in model {self.name}"
+            ) from None
 
-    # -- sessions -----------------------------------------------------------------------------
-    def _session(self, filename: str):
-        with self._lock:
-            if filename not in self._sessions:
-                import onnxruntime as ort
-
-                options = ort.SessionOptions()
-                if self._threads:
-                    options.intra_op_num_threads = self._threads
-                options.log_severity_level = 3
-                self._sessions[filename] = ort.InferenceSession(
-                    str(self.model_dir / filename), options, providers=["CPUExecutionProvider"]
-                )
-            return self._sessions[filename]
-
-    @staticmethod
-    def _run(session, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        wanted = {i.name for i in session.get_inputs()}
-        outputs = session.run(None, {k: v for k, v in feeds.items() if k in wanted})
-        return {o.name: value for o, value in zip(session.get_outputs(), outputs)}
-
-    def _apply_head(self, tower: dict, feeds: dict[str, np.ndarray], fallback: np.ndarray) -> np.ndarray:
-        if tower.get("head"):
-            return self._run(self._session(tower["head"]), feeds)["embedding"]
-        return fallback
-
-    # -- text ---------------------------------------------------------------------------------
-    def _get_tokenizer(self, tower: dict):
-        with self._lock:
-            if self._tokenizer is None:
-                from tokenizers import Tokenizer
-
-                tokenizer = Tokenizer.from_file(str(self.model_dir / tower["tokenizer"]))
-                tokenizer.enable_truncation(max_length=int(tower.get("max_tokens", 256)))
-                tokenizer.enable_padding()
-                self._tokenizer = tokenizer
-            return self._tokenizer
-
+    # -- embedding ----------------------------------------------------------------------------
     def embed_text(self, texts: list[str], batch_size: int = 32) -> Embeddings:
-        tower = self._require(Modality.TEXT)
-        tokenizer = self._get_tokenizer(tower)
+        tower = self._tower(Modality.TEXT)
         vectors = np.zeros((len(texts), self.dim), np.float32)
         errors: list[str | None] = [None] * len(texts)
-        usable = []
-        for i, text in enumerate(texts):
-            if not isinstance(text, str) or not text.strip():
-                errors[i] = "empty text"
-            else:
-                usable.append(i)
-        session = self._session(tower["trunk"])
-        for start in range(0, len(usable), batch_size):
-            batch = usable[start : start + batch_size]
-            encoded = tokenizer.encode_batch([texts[i] for i in batch])
-            feeds = {
-                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
-            }
-            hidden = self._run(session, feeds)["last_hidden_state"]
-            pooled = mean_pool(hidden, feeds["attention_mask"])
-            vectors[batch] = self._apply_head(tower, {"pooled": pooled.astype(np.float32)}, pooled)
-        vectors[usable] = l2_normalise(vectors[usable])
+        usable = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
+        for i in set(range(len(texts))) - set(usable):
+            errors[i] = "empty text"
+        if usable:
+            vectors[usable] = tower.embed([texts[i] for i in usable], batch_size)
         return Embeddings(vectors, errors)
 
-    # -- image --------------------------------------------------------------------------------
     def embed_image(self, paths: list[str | Path], batch_size: int = 16) -> Embeddings:
-        tower = self._require(Modality.IMAGE)
+        embedded, errors = self._tower(Modality.IMAGE).embed(list(paths), batch_size)
         vectors = np.zeros((len(paths), self.dim), np.float32)
-        errors: list[str | None] = [None] * len(paths)
-        arrays: dict[int, np.ndarray] = {}
-        for i, path in enumerate(paths):
-            try:
-                arrays[i] = preprocess_image(
-                    path,
-                    resize=int(tower["resize"]),
-                    crop=int(tower["crop"]),
-                    pixel_range=tuple(tower.get("pixel_range", (-1.0, 1.0))),
-                )
-            except UnreadableInput as exc:
-                errors[i] = str(exc)
-            except OSError as exc:
-                errors[i] = f"cannot read file: {exc.strerror or exc}"
-        trunk = self._session(tower["trunk"])
-        ready = sorted(arrays)
-        for start in range(0, len(ready), batch_size):
-            batch = ready[start : start + batch_size]
-            outputs = self._run(trunk, {"pixels": np.stack([arrays[i] for i in batch])})
-            vectors[batch] = self._apply_head(tower, outputs, outputs.get("features"))
-        vectors[ready] = l2_normalise(vectors[ready])
+        if embedded is not None:
+            vectors[:] = embedded
         return Embeddings(vectors, errors)
 
-    # -- audio --------------------------------------------------------------------------------
     def embed_audio(self, paths: list[str | Path]) -> Embeddings:
-        self._require(Modality.AUDIO)
-        raise ModalityUnavailable(f"audio tower of model {self.name} is declared but not implemented by this app")
+        self._tower(Modality.AUDIO)
+        raise ModalityUnavailable(f"model {self.name} declares an audio tower this app cannot run yet")
 
     def embed(self, modality: Modality | str, inputs: list) -> Embeddings:
         modality = Modality(modality)

@@ -34,23 +34,34 @@ def load_rgb(path: str | Path) -> Image.Image:
         raise UnreadableInput(f"cannot decode image: {exc}") from exc
 
 
-def image_to_array(img: Image.Image, resize: int, crop: int, pixel_range=(-1.0, 1.0)) -> np.ndarray:
-    """Shorter side to `resize` (bicubic), centre crop `crop`², scale to pixel_range, CHW float32."""
-    width, height = img.size
-    scale = resize / min(width, height)
-    new_size = (max(crop, round(width * scale)), max(crop, round(height * scale)))
-    img = img.resize(new_size, Image.BICUBIC)
-    left = (new_size[0] - crop) // 2
-    top = (new_size[1] - crop) // 2
-    img = img.crop((left, top, left + crop, top + crop))
+def image_to_array(
+    img: Image.Image, resize: int, crop: int, pixel_range=(-1.0, 1.0), mode: str = "crop"
+) -> np.ndarray:
+    """CHW float32 scaled to pixel_range. mode "crop": shorter side to `resize` (bicubic), centre
+    crop `crop`²; mode "squash": the whole picture resized to `crop`² (keeps what is at the edges,
+    at the cost of the aspect ratio)."""
+    if mode == "squash":
+        img = img.resize((crop, crop), Image.BICUBIC)
+    elif mode == "crop":
+        width, height = img.size
+        scale = resize / min(width, height)
+        new_size = (max(crop, round(width * scale)), max(crop, round(height * scale)))
+        img = img.resize(new_size, Image.BICUBIC)
+        left = (new_size[0] - crop) // 2
+        top = (new_size[1] - crop) // 2
+        img = img.crop((left, top, left + crop, top + crop))
+    else:
+        raise ValueError(f"unknown image resize mode {mode!r}")
     pixels = np.asarray(img, dtype=np.float32) / 255.0
     low, high = pixel_range
     pixels = pixels * (high - low) + low
     return np.ascontiguousarray(pixels.transpose(2, 0, 1))
 
 
-def preprocess_image(path: str | Path, resize: int = 256, crop: int = 224, pixel_range=(-1.0, 1.0)) -> np.ndarray:
-    return image_to_array(load_rgb(path), resize, crop, pixel_range)
+def preprocess_image(
+    path: str | Path, resize: int = 256, crop: int = 224, pixel_range=(-1.0, 1.0), mode: str = "crop"
+) -> np.ndarray:
+    return image_to_array(load_rgb(path), resize, crop, pixel_range, mode)
 
 
 def l2_normalise(matrix: np.ndarray) -> np.ndarray:

@@ -1,0 +1,131 @@
+"""One tower per modality: preprocess → ONNX trunk → optional ONNX head → unit vectors.
+
+Towers know nothing of model.json or of each other; `Embedder` builds them from a model folder,
+and the export/training code builds them directly from files to compute targets in exactly the
+space the runtime uses.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from core.model.preprocess import UnreadableInput, l2_normalise, mean_pool, preprocess_image
+
+
+def _onnx_session(path: Path, threads: int | None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def run_session(session, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Run with whichever of `feeds` the graph declares (exporters drop unused inputs)."""
+    wanted = {i.name for i in session.get_inputs()}
+    outputs = session.run(None, {k: v for k, v in feeds.items() if k in wanted})
+    return {o.name: value for o, value in zip(session.get_outputs(), outputs)}
+
+
+class _LazySessions:
+    """ONNX sessions load on first use (start-up stays fast) and are shared by worker threads."""
+
+    def __init__(self, threads: int | None):
+        self._threads = threads
+        self._sessions: dict[Path, object] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: Path):
+        with self._lock:
+            if path not in self._sessions:
+                self._sessions[path] = _onnx_session(path, self._threads)
+            return self._sessions[path]
+
+
+class TextTower:
+    def __init__(self, trunk: Path, tokenizer: Path, max_tokens: int = 256, head: Path | None = None,
+                 threads: int | None = None):
+        self.trunk, self.head = Path(trunk), Path(head) if head else None
+        self._tokenizer_path = Path(tokenizer)
+        self._max_tokens = max_tokens
+        self._tokenizer = None
+        self._sessions = _LazySessions(threads)
+        self._lock = threading.Lock()
+
+    def tokenizer(self):
+        with self._lock:
+            if self._tokenizer is None:
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
+                # The shipped tokenizer.json pads and truncates to a fixed 128; we want the
+                # model's 256-token limit and padding only to the longest text of a batch.
+                tokenizer.enable_truncation(max_length=self._max_tokens)
+                tokenizer.enable_padding()
+                self._tokenizer = tokenizer
+            return self._tokenizer
+
+    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """(n, dim) unit rows for non-empty texts (callers filter out empty ones)."""
+        tokenizer = self.tokenizer()
+        session = self._sessions.get(self.trunk)
+        rows = []
+        for start in range(0, len(texts), batch_size):
+            encoded = tokenizer.encode_batch(texts[start : start + batch_size])
+            feeds = {
+                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+            }
+            hidden = run_session(session, feeds)["last_hidden_state"]
+            pooled = mean_pool(hidden, feeds["attention_mask"]).astype(np.float32)
+            if self.head:
+                pooled = run_session(self._sessions.get(self.head), {"pooled": pooled})["embedding"]
+            rows.append(pooled)
+        return l2_normalise(np.concatenate(rows)) if rows else np.zeros((0, 0), np.float32)
+
+
+class ImageTower:
+    def __init__(self, trunk: Path, head: Path | None, resize: int = 256, crop: int = 224,
+                 pixel_range=(-1.0, 1.0), mode: str = "crop", threads: int | None = None):
+        self.trunk, self.head = Path(trunk), Path(head) if head else None
+        self.resize, self.crop, self.pixel_range, self.mode = resize, crop, tuple(pixel_range), mode
+        self._sessions = _LazySessions(threads)
+
+    def preprocess(self, path: str | Path) -> np.ndarray:
+        return preprocess_image(path, self.resize, self.crop, self.pixel_range, self.mode)
+
+    def trunk_outputs(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
+        return run_session(self._sessions.get(self.trunk), {"pixels": pixels})
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        outputs = self.trunk_outputs(pixels)
+        if self.head:
+            return l2_normalise(run_session(self._sessions.get(self.head), outputs)["embedding"])
+        return l2_normalise(outputs["features"])
+
+    def embed(self, paths: list, batch_size: int = 16) -> tuple[np.ndarray, list[str | None]]:
+        """Unreadable files get a zero row and a reason; the rest of the batch goes on."""
+        errors: list[str | None] = [None] * len(paths)
+        arrays: dict[int, np.ndarray] = {}
+        for i, path in enumerate(paths):
+            try:
+                arrays[i] = self.preprocess(path)
+            except UnreadableInput as exc:
+                errors[i] = str(exc)
+            except OSError as exc:
+                errors[i] = f"cannot read file: {exc.strerror or exc}"
+        ready = sorted(arrays)
+        vectors: np.ndarray | None = None
+        for start in range(0, len(ready), batch_size):
+            batch = ready[start : start + batch_size]
+            embedded = self.embed_pixels(np.stack([arrays[i] for i in batch]))
+            if vectors is None:
+                vectors = np.zeros((len(paths), embedded.shape[1]), np.float32)
+            vectors[batch] = embedded
+        return vectors, errors

@@ -1,0 +1,1 @@
+"""Scripts that (re)generate small data files committed alongside the model."""

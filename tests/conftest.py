@@ -1,0 +1,47 @@
+"""Shared fixtures. Qt must be told to render offscreen before PySide6 is imported anywhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+DEMO = REPO / "resources" / "demo"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_data(tmp_path, monkeypatch):
+    """No test ever touches the real user's library database."""
+    monkeypatch.setenv("TRIMODAL_BIND_HOME", str(tmp_path / "user-data"))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from core.model import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture
+def demo_copy(tmp_path) -> Path:
+    """A private copy of the demo library, so tests can add, break and move files in it."""
+    target = tmp_path / "library"
+    shutil.copytree(DEMO, target)
+    return target
+
+
+def run_cli(*args: str, cwd: Path = REPO, env_extra: dict | None = None, python_prefix: list | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python main.py ARGS` in a subprocess, as a user would."""
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    command = [sys.executable, *(python_prefix or []), str(REPO / "main.py"), *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,130 @@
+"""Indexing a real folder on the real file system, store and model, including bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from core.library import Library, LibraryError
+
+
+@pytest.fixture
+def library(tmp_path, embedder):
+    with Library(tmp_path / "lib.db", embedder=embedder) as library:
+        yield library
+
+
+def add_bad_files(folder):
+    bad = folder / "bad"
+    bad.mkdir()
+    (bad / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF" + os.urandom(300))
+    (bad / "empty.wav").write_bytes(b"")
+    (bad / "program.txt").write_bytes(bytes(range(256)) * 8)
+    (bad / "gone.png").symlink_to(folder / "no-such-target.png")
+    os.mkfifo(bad / "pipe.ogg")
+    (bad / "folder.jpg").mkdir()  # a folder named like a photo is not a photo
+    return bad
+
+
+def test_index_records_each_bad_file_with_a_reason_and_indexes_the_rest(library, demo_copy):
+    bad = add_bad_files(demo_copy)
+    result = library.index([demo_copy])
+    failed = {os.path.basename(item.path): item.error for item in library.store.all_items(status="failed")}
+    assert set(failed) == {"corrupt.jpg", "empty.wav", "program.txt", "gone.png", "pipe.ogg"}
+    assert "cannot decode image" in failed["corrupt.jpg"]
+    assert "empty" in failed["empty.wav"]
+    assert "binary" in failed["program.txt"]
+    assert "broken link" in failed["gone.png"]
+    assert "not a regular file" in failed["pipe.ogg"]
+    counts = library.store.counts()
+    demo_images = len(list((demo_copy / "photos").iterdir())) + len(list((demo_copy / "drawings").iterdir()))
+    demo_notes = len(list((demo_copy / "notes").iterdir()))
+    assert counts["image"]["vectors"] == demo_images
+    assert counts["text"]["vectors"] == demo_notes
+    assert counts["audio"]["done"] == len(list((demo_copy / "sounds").iterdir())) + 3  # 3 memos
+    assert result.embedding.embedded == demo_images + demo_notes
+    assert not any("CREDITS" in item.path for item in library.store.all_items())  # .trimodal-ignore
+    assert library.store.integrity_ok()
+    assert (bad / "corrupt.jpg").exists()  # the user's files are left alone
+
+
+def test_audio_keeps_its_metadata_without_a_vector(library, demo_copy):
+    library.index([demo_copy])
+    cat = library.store.item_by_path(str(demo_copy / "sounds" / "cat.ogg"))
+    assert cat.status == "done" and cat.has_vector == 0
+    assert 1.0 < cat.duration < 20.0
+
+
+def test_rescan_detects_unchanged_changed_moved_and_removed_files(library, demo_copy):
+    library.index([demo_copy])
+    coffee = library.store.item_by_path(str(demo_copy / "photos" / "coffee.jpg"))
+    second = library.index()
+    assert second.scans[str(demo_copy)].unchanged == second.scans[str(demo_copy)].seen
+    assert second.embedding.embedded == 0
+
+    os.rename(demo_copy / "photos" / "coffee.jpg", demo_copy / "photos" / "morning_coffee.jpg")
+    (demo_copy / "notes" / "beach_holiday.md").unlink()
+    note = demo_copy / "notes" / "guitar_practice.md"
+    note.write_text(note.read_text() + "\nLearn the F barre chord this week.\n")
+    os.utime(note, (1, 1))
+    report = library.index().scans[str(demo_copy)]
+    assert (report.moved, report.removed, report.changed, report.new) == (1, 1, 1, 0)
+    moved = library.store.item_by_path(str(demo_copy / "photos" / "morning_coffee.jpg"))
+    assert moved.id == coffee.id and moved.has_vector == 1  # kept its vector, no re-embedding
+    assert library.store.item_by_path(str(demo_copy / "notes" / "beach_holiday.md")) is None
+    hits = library.search_text("chords for the guitar", kinds=("text",), limit=1)
+    assert hits[0].item.path == str(note)
+
+
+def test_interrupted_indexing_resumes_where_it_stopped(library, demo_copy):
+    calls = []
+
+    def stop_after_first_batch():
+        calls.append(1)
+        return len(calls) > 2  # once before the scan, once before the first batch
+
+    first = library.index([demo_copy], should_stop=stop_after_first_batch)
+    assert first.embedding.stopped
+    pending = len(library.store.pending_items())
+    assert 0 < pending < library.status()["total"]
+    second = library.index()
+    assert not second.embedding.stopped
+    assert library.store.pending_items() == []
+    assert first.embedding.embedded + second.embedding.embedded == library.store.counts()["image"]["vectors"] + \
+        library.store.counts()["text"]["vectors"]
+
+
+def test_a_new_model_re_embeds_the_library(library, demo_copy, tmp_path):
+    library.index([demo_copy])
+    vectors_before = library.store.counts()["image"]["vectors"]
+    library.store.use_model("some-older-model", 384)  # as if the library was built by another model
+    result = library.index()
+    assert result.reembed == 0  # use_model already reset them; bind_model rebinds to the bundled one
+    assert library.store.model_id == library.embedder.model_id
+    assert library.store.counts()["image"]["vectors"] == vectors_before
+
+
+def test_adding_something_that_is_not_a_folder_is_refused(library, demo_copy):
+    with pytest.raises(LibraryError, match="no such folder"):
+        library.add_folder(demo_copy / "nope")
+    with pytest.raises(LibraryError, match="not a folder"):
+        library.add_folder(demo_copy / "notes" / "our_cat.md")
+
+
+def test_folder_that_vanishes_mid_scan_is_reported_and_the_scan_goes_on(tmp_path):
+    from core.index.scan import FolderError, ScannedFile, scan_folder
+
+    root = tmp_path / "root"
+    (root / "a_sub").mkdir(parents=True)
+    (root / "a_sub" / "x.txt").write_text("x")
+    (root / "b.txt").write_text("b")
+    walk = scan_folder(str(root))
+    first = next(walk)  # the root is listed; a_sub is queued
+    shutil.rmtree(root / "a_sub")  # e.g. a USB stick pulled out during the scan
+    rest = [first, *walk]
+    assert [e.path for e in rest if isinstance(e, ScannedFile)] == [str(root / "b.txt")]
+    errors = [e for e in rest if isinstance(e, FolderError)]
+    assert len(errors) == 1 and "cannot list folder" in errors[0].error

@@ -1,0 +1,146 @@
+"""The library store on the real sqlite-vec: migrations, transactions, vectors, crash safety."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from core.store import SCHEMA_VERSION, LibraryStore, SchemaTooNew, get_driver
+from core.store.schema import migrate, schema_version
+
+
+def unit(rng, n, dim):
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_new_database_is_migrated_to_current_version(tmp_path):
+    with LibraryStore(tmp_path / "lib.db") as store:
+        assert schema_version(store.conn) == SCHEMA_VERSION
+        tables = {row[0] for row in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"items", "folders", "meta"} <= tables
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # Re-opening applies nothing.
+    with LibraryStore(tmp_path / "lib.db") as store:
+        assert migrate(store.conn) == 0
+
+
+def test_migrations_run_in_order_and_keep_data(tmp_path):
+    conn = get_driver().connect(tmp_path / "m.db")
+    first = lambda c: c.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    second = lambda c: c.execute("ALTER TABLE notes ADD COLUMN stars INTEGER NOT NULL DEFAULT 0")
+    assert migrate(conn, [first]) == 1
+    conn.execute("INSERT INTO notes(body) VALUES ('kept')")
+    assert migrate(conn, [first, second]) == 1
+    assert conn.execute("SELECT body, stars FROM notes").fetchall() == [("kept", 0)]
+    assert schema_version(conn) == 2
+
+
+def test_failed_migration_rolls_back_completely(tmp_path):
+    conn = get_driver().connect(tmp_path / "m.db")
+
+    def broken(c):
+        c.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("migration bug")
+
+    with pytest.raises(RuntimeError):
+        migrate(conn, [broken])
+    assert schema_version(conn) == 0
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name='half_done'").fetchone()[0] == 0
+
+
+def test_database_from_a_newer_app_is_refused(tmp_path):
+    conn = get_driver().connect(tmp_path / "future.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(SchemaTooNew, match="newer"):
+        LibraryStore(tmp_path / "future.db")
+
+
+def test_transaction_rolls_back_on_error(tmp_path):
+    with LibraryStore(tmp_path / "lib.db") as store:
+        with pytest.raises(ValueError):
+            with store.transaction():
+                store.record_scanned("/x/a.jpg", "/x", "image", 1, 1.0, "h1")
+                raise ValueError("boom")
+        assert store.all_items() == []
+
+
+def test_vectors_knn_filters_and_model_change(tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = unit(rng, 6, 8)
+    with LibraryStore(tmp_path / "lib.db") as store:
+        assert store.use_model("model-a", 8) == 0
+        ids = []
+        for i, vector in enumerate(vectors):
+            kind = "image" if i % 2 == 0 else "text"
+            item_id = store.record_scanned(f"/lib/{i}", "/lib", kind, 10, 1.0, f"h{i}")
+            store.mark_done(item_id, vector, taken_at=1000.0 + i)
+            ids.append(item_id)
+        hits = store.nearest(vectors[2], 3)
+        assert hits[0].item_id == ids[2]
+        assert hits[0].similarity == pytest.approx(1.0, abs=1e-5)
+        expected = np.sort(vectors @ vectors[2])[::-1][:3]
+        assert [h.similarity for h in hits] == pytest.approx(list(expected), abs=1e-5)
+        images = store.nearest(vectors[1], 10, kind="image")
+        assert {h.item_id for h in images} == {ids[0], ids[2], ids[4]}
+        # Another model invalidates every vector and re-creates the table at its width.
+        assert store.use_model("model-b", 16) == 6
+        assert store.nearest(np.ones(16, np.float32) / 4, 5) == []
+        assert {item.status for item in store.all_items()} == {"pending"}
+        assert store.dim == 16
+
+
+def test_wrong_vector_width_is_rejected(tmp_path):
+    with LibraryStore(tmp_path / "lib.db") as store:
+        store.use_model("m", 8)
+        item_id = store.record_scanned("/lib/a.jpg", "/lib", "image", 1, 1.0, "h")
+        with pytest.raises(ValueError, match="shape"):
+            store.mark_done(item_id, np.ones(4, np.float32))
+        assert store.item(item_id).status == "pending"  # nothing half-written
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, numpy as np
+    from core.store import LibraryStore
+    store = LibraryStore(sys.argv[1])
+    store.use_model("m", 32)
+    rng = np.random.default_rng(1)
+    with store.transaction():  # committed batch
+        for i in range(50):
+            store.mark_done(store.record_scanned(f"/lib/committed{i}", "/lib", "text", 1, 1.0, f"c{i}"),
+                            rng.normal(size=32).astype("float32") / 6)
+    print("committed", flush=True)
+    with store.transaction():  # killed halfway through this one
+        for i in range(10**7):
+            store.mark_done(store.record_scanned(f"/lib/doomed{i}", "/lib", "text", 1, 1.0, f"d{i}"),
+                            rng.normal(size=32).astype("float32") / 6)
+            if i == 500:
+                print("writing", flush=True)
+    """
+)
+
+
+def test_process_killed_mid_write_leaves_a_valid_database(tmp_path):
+    db = tmp_path / "lib.db"
+    from tests.conftest import REPO
+
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "committed"
+    assert writer.stdout.readline().strip() == "writing"
+    time.sleep(0.2)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    with LibraryStore(db) as store:
+        assert store.integrity_ok()
+        paths = [item.path for item in store.all_items()]
+        assert len(paths) == 50 and all("committed" in p for p in paths)
+        ids, matrix = store.vectors()
+        assert len(ids) == 50 and matrix.shape == (50, 32)
