@@ -237,7 +237,9 @@ Class prompt: `{PROMPT.format("{first lemma}")}` (literally "a photo of a", e.g.
   {MAX_TOKENS} tokens, pad to the longest item), mean-pool over the attention mask, L2-normalise.
 - `image_trunk.onnx`: `pixels` float32 [N, 3, {CROP}, {CROP}] in [-1, 1] -> `features` [N, 1280]
   (global-average-pooled), `logits` [N, 1000]. Preprocessing: RGB, shorter side to {RESIZE}
-  (bicubic), centre crop {CROP}, (x/255 - 0.5) / 0.5, CHW.
+  (bicubic), centre crop {CROP}, (x/255 - 0.5) / 0.5, CHW (`"resize_mode": "crop"`). The crop
+  was chosen over squashing the whole photo to {CROP}x{CROP} on coco-mini *dev* (80 photos):
+  text->image R@10 0.797 vs 0.787, image->text R@10 0.625 vs 0.600.
 - `image_head.onnx`: the trunk's outputs, fed by the input names the session declares ->
   `embedding` [N, 384], L2-normalised.
 - `imagenet_classes.tsv`: `synset<TAB>lemma, lemma, ...` in classifier index order.
