@@ -28,8 +28,14 @@ if command -v dpkg-query >/dev/null 2>&1; then
     echo "Installing system libraries: ${missing[*]}"
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    log="$(mktemp)"
+    if ! { $sudo_cmd apt-get update -qq &&
+           DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+      cat "$log" >&2
+      echo "Could not install the system libraries above; install them by hand and run again." >&2
+      exit 1
+    fi
+    rm -f "$log"
   fi
 else
   echo "Not a Debian system: make sure Qt's and PortAudio's system libraries are installed." >&2
@@ -44,6 +50,7 @@ stamp="$venv/.installed-$profile"
 fingerprint="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
   "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -e ".$extras"
+  # PYTHONWARNINGS quiets setuptools' editable-install notices, which are not for users.
+  PYTHONWARNINGS=ignore "$venv/bin/python" -m pip install --quiet -e ".$extras"
   echo "$fingerprint" > "$stamp"
 fi
