@@ -71,18 +71,24 @@ def check_audio_device() -> Check:
 
 
 def check_qt() -> Check:
+    # core never imports Qt: look the package up without loading it.
+    import importlib.metadata
+    import importlib.util
+
     platform = os.environ.get("QT_QPA_PLATFORM")
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if importlib.util.find_spec("PySide6") is None:
+        return Check("qt", False, "PySide6 is not installed", "pip install PySide6-Essentials")
     try:
-        import PySide6
-    except ImportError as exc:
-        return Check("qt", False, f"PySide6 cannot be imported: {exc}", "pip install PySide6-Essentials")
+        version = importlib.metadata.version("PySide6-Essentials")
+    except importlib.metadata.PackageNotFoundError:
+        version = "(version unknown)"
     if platform:
-        return Check("qt", True, f"PySide6 {PySide6.__version__}, platform {platform}")
+        return Check("qt", True, f"PySide6 {version}, platform {platform}")
     if sys.platform.startswith("linux") and not display:
-        return Check("qt", False, f"PySide6 {PySide6.__version__}, but no display (DISPLAY/WAYLAND_DISPLAY unset)",
+        return Check("qt", False, f"PySide6 {version}, but no display (DISPLAY/WAYLAND_DISPLAY unset)",
                      "run on a desktop session, or use the headless commands (index, search, status, eval)")
-    return Check("qt", True, f"PySide6 {PySide6.__version__}, display {display or 'native'}")
+    return Check("qt", True, f"PySide6 {version}, display {display or 'native'}")
 
 
 def run_checks(db_path: Path, model_dir: Path) -> list[Check]:

@@ -27,7 +27,7 @@ def sources(*rooms: str):
 
 def offenders(files, forbidden: tuple[str, ...]) -> list[str]:
     return [
-        f"{path.relative_to(REPO)} imports {name}"
+        f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path} imports {name}"
         for path in files
         for name in imports_of(path)
         if name == forbidden or any(name == f or name.startswith(f + ".") for f in forbidden)
