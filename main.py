@@ -53,7 +53,17 @@ def main(argv: list[str] | None = None) -> int:
         from app.main import run_app
 
         return run_app(db_path=args.db, demo=args.demo)
-    return args.func(args)
+    from core.store import SchemaTooNew, database_errors, explain_database_error
+
+    try:
+        return args.func(args)
+    except database_errors() as exc:
+        db = args.db or cli.default_db_path()
+        print(f"error: {explain_database_error(exc, db)}", file=sys.stderr)
+        return cli.EXIT_ERROR
+    except SchemaTooNew as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return cli.EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QMetaObject, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QImageReader, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -109,6 +111,8 @@ class MainWindow(QMainWindow):
         self.results.setUniformItemSizes(True)
         self.results.setAlternatingRowColors(True)
         self.results.itemActivated.connect(self.open_result)
+        self.results.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.results.customContextMenuRequested.connect(self.show_result_menu)
         layout.addWidget(self.results, 1)
 
         self.message = QLabel("Type what you are looking for, then press Enter.")
@@ -239,6 +243,20 @@ class MainWindow(QMainWindow):
 
     def open_result(self, item: QListWidgetItem) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(item.data(Qt.ItemDataRole.UserRole)))
+
+    def show_result_menu(self, position) -> None:
+        item = self.results.itemAt(position)
+        if item is None:
+            return
+        path = item.data(Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self.open_result(item))
+        menu.addAction("Show in folder",
+                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
+        more = menu.addAction("More like this", lambda: self.search_by_file(path))
+        more.setEnabled(self._embedder.supports(kind_of(path) or "text"))
+        menu.addAction("Copy path", lambda: QApplication.clipboard().setText(path))
+        menu.exec(self.results.viewport().mapToGlobal(position))
 
     # -- drag and drop ------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:

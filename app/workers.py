@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core.library import Library
 from core.model import Embedder
+from core.store import database_errors, explain_database_error
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class IndexWorker(_LibraryWorker):
                 embed_progress=lambda done, total, path: self.progress.emit("Embedding", done, total, path),
                 should_stop=self._stop.is_set,
             )
+        except database_errors() as exc:
+            self.failed.emit(explain_database_error(exc, self._db_path))
+            return
         except Exception as exc:
             self.failed.emit(str(exc))
             return

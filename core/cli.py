@@ -77,6 +77,19 @@ def cmd_index(args) -> int:
     return EXIT_OK
 
 
+def cmd_forget(args) -> int:
+    from core.library import LibraryError
+
+    with _open_library(args) as library:
+        try:
+            forgotten = library.forget_folder(args.path)
+        except LibraryError as exc:
+            _err(f"error: {exc}")
+            return EXIT_ERROR
+    print(f"forgot {forgotten} items from {args.path}; the files themselves were not touched")
+    return EXIT_OK
+
+
 # -- search -----------------------------------------------------------------------------------
 def _parse_kinds(values: list[str] | None) -> tuple[str, ...]:
     if not values:
@@ -229,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="add folders and index them (one-shot scan); no PATH re-scans all")
     index.add_argument("paths", nargs="*", metavar="PATH")
     index.set_defaults(func=cmd_index)
+
+    forget = commands.add_parser("forget", help="remove a folder from the library (files stay on disk)")
+    forget.add_argument("path", metavar="PATH")
+    forget.set_defaults(func=cmd_forget)
 
     search = commands.add_parser("search", help="search the library by text or by a file")
     search.add_argument("text", nargs="*", help="what to look for")

@@ -87,6 +87,14 @@ class Library:
     def folders(self) -> list[str]:
         return self.store.folders()
 
+    def forget_folder(self, path: str | Path) -> int:
+        """Remove a folder from the library (its items and vectors); the files stay on disk."""
+        folder = os.path.abspath(os.path.expanduser(str(path)))
+        if folder not in self.folders():
+            known = ", ".join(self.folders()) or "none"
+            raise LibraryError(f"{folder} is not a library folder (library folders: {known})")
+        return self.store.remove_folder(folder)
+
     def index(
         self,
         paths: list[str | Path] | None = None,

@@ -157,3 +157,13 @@ def test_no_display_prints_the_headless_commands_instead_of_crashing(tmp_path):
     status = subprocess.run([sys.executable, str(REPO / "main.py"), "--demo", "status", "--json"], env=env,
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert json.loads(status.stdout)["items"]["image"]["vectors"] > 0
+
+
+def test_forget_removes_a_folder_from_the_library_only(indexed):
+    db, library = indexed
+    result = run_cli("--db", str(db), "forget", str(library))
+    assert result.returncode == 0 and "not touched" in result.stdout
+    assert json.loads(run_cli("--db", str(db), "status", "--json").stdout)["total"] == 0
+    assert (library / "photos" / "chelsea_the_cat.jpg").is_file()
+    again = run_cli("--db", str(db), "forget", str(library))
+    assert again.returncode == 1 and "not a library folder" in again.stderr

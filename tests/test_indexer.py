@@ -128,3 +128,33 @@ def test_folder_that_vanishes_mid_scan_is_reported_and_the_scan_goes_on(tmp_path
     assert [e.path for e in rest if isinstance(e, ScannedFile)] == [str(root / "b.txt")]
     errors = [e for e in rest if isinstance(e, FolderError)]
     assert len(errors) == 1 and "cannot list folder" in errors[0].error
+
+
+def test_a_full_disk_stops_indexing_cleanly_and_it_resumes_later(library, demo_copy):
+    from core.store import database_errors, explain_database_error
+
+    library.bind_model()
+    pages = library.store.conn.execute("PRAGMA page_count").fetchone()[0]
+    # SQLite's own size cap produces the real "database or disk is full" error path.
+    library.store.conn.execute(f"PRAGMA max_page_count = {pages + 8}")
+    with pytest.raises(database_errors()) as failure:
+        library.index([demo_copy])
+    assert "disk that holds it is full" in explain_database_error(failure.value, library.db_path, library.store.conn)
+    assert library.store.integrity_ok()
+    library.store.conn.execute("PRAGMA max_page_count = 1073741823")
+    library.index()
+    assert library.store.pending_items() == []
+    assert library.store.counts()["image"]["vectors"] == len(list((demo_copy / "photos").iterdir())) + len(
+        list((demo_copy / "drawings").iterdir()))
+
+
+def test_forgetting_a_folder_removes_its_items_but_never_its_files(library, demo_copy):
+    library.index([demo_copy])
+    files_before = sorted(p for p in demo_copy.rglob("*") if p.is_file())
+    forgotten = library.forget_folder(demo_copy)
+    assert forgotten == library.status()["total"] + forgotten > 0
+    assert library.status()["total"] == 0 and library.folders() == []
+    assert library.store.vectors()[0].size == 0
+    assert sorted(p for p in demo_copy.rglob("*") if p.is_file()) == files_before
+    with pytest.raises(LibraryError, match="not a library folder"):
+        library.forget_folder(demo_copy)

@@ -93,6 +93,7 @@ def migrate(conn, migrations: Sequence[Migration] = MIGRATIONS) -> int:
             conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back by itself already
+                conn.execute("ROLLBACK")
             raise
     return max(0, target - current)

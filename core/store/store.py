@@ -86,7 +86,10 @@ class LibraryStore:
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite may already have rolled back by itself (e.g. on SQLITE_FULL); a second
+            # ROLLBACK would then fail and hide the real error.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         else:
             self.conn.execute("COMMIT")
@@ -153,6 +156,15 @@ class LibraryStore:
                 "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)", (path, time.time())
             )
         return cursor.rowcount > 0
+
+    def remove_folder(self, path: str) -> int:
+        """Forget a folder and everything indexed from it (the files themselves are untouched).
+        Returns how many items were forgotten; all in one transaction."""
+        with self.transaction():
+            items = [item.id for item in self.items_in_folder(path)]
+            self.delete_items(items)
+            self.conn.execute("DELETE FROM folders WHERE path = ?", (path,))
+        return len(items)
 
     def folders(self) -> list[str]:
         return [row[0] for row in self.conn.execute("SELECT path FROM folders ORDER BY path")]
