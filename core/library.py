@@ -11,7 +11,7 @@ from core.index import EmbedReport, Indexer, ScanReport
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
 from core.model import Embedder
 from core.paths import BUNDLED_MODEL_DIR, default_db_path
-from core.search import SearchEngine, SearchHit
+from core.search import QueryError, SearchEngine, SearchHit
 from core.store import KINDS, LibraryStore
 
 
@@ -67,6 +67,14 @@ class Library:
     @property
     def search_engine(self) -> SearchEngine:
         if not self._model_checked:
+            indexed_with = self.store.model_id
+            if indexed_with and indexed_with != self.embedder.model_id:
+                # Searching must not silently throw away the library's vectors: re-embedding is
+                # the indexer's job, started by the user or the app's start-up scan.
+                raise QueryError(
+                    f"the library was indexed with model {indexed_with}, but this app has "
+                    f"{self.embedder.model_id}: run `index` to re-embed it, then search again"
+                )
             self.bind_model()
         if self._search is None:
             self._search = SearchEngine(self.store, self.embedder)

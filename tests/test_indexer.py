@@ -158,3 +158,16 @@ def test_forgetting_a_folder_removes_its_items_but_never_its_files(library, demo
     assert sorted(p for p in demo_copy.rglob("*") if p.is_file()) == files_before
     with pytest.raises(LibraryError, match="not a library folder"):
         library.forget_folder(demo_copy)
+
+
+def test_search_after_a_model_change_asks_for_re_indexing_instead_of_dropping_vectors(library, demo_copy):
+    from core.search import QueryError
+
+    library.index([demo_copy])
+    library.store.set_meta("model_id", "an-older-model")  # as if indexed by a previous release
+    with Library(library.db_path, embedder=library.embedder) as reopened:
+        with pytest.raises(QueryError, match="run `index`"):
+            reopened.search_text("a cat")
+        assert reopened.store.counts()["image"]["vectors"] > 0  # nothing was thrown away
+        reopened.index()
+        assert reopened.search_text("a cat")[0].item.path.endswith("chelsea_the_cat.jpg")

@@ -5,7 +5,6 @@ Every reader raises `ExtractionError` with a sentence a user can act on; nothing
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,14 +29,6 @@ class Extracted:
     height: int | None = None
     duration: float | None = None
     text: str | None = None
-
-
-def content_hash(path: str, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_size(path: str, limit: int) -> int:

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.index.extract import ExtractionError, content_hash, extract
+from core.hashing import file_sha256 as content_hash
+from core.index.extract import ExtractionError, extract
 from core.index.scan import FolderError, scan_folder
 from core.model import Embedder, ModalityUnavailable
 from core.store import LibraryStore, MediaItem

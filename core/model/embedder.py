@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.hashing import file_sha256
 from core.model.towers import ImageTower, TextTower
 from core.paths import BUNDLED_MODEL_DIR
 
@@ -46,14 +47,6 @@ class Embeddings:
 
     def __len__(self) -> int:
         return len(self.errors)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Embedder:
@@ -107,7 +100,7 @@ class Embedder:
             path = self.model_dir / name
             if not path.is_file():
                 raise ModelError(f"model file missing: {path}")
-            actual = _sha256(path)
+            actual = file_sha256(path)
             if actual != expected[name]:
                 raise ModelError(f"model file {path} does not match its sha256 in model.json (corrupt or edited)")
             combined.update(f"{name}:{actual}\n".encode())

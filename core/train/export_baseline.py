@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.hashing import file_sha256
 from core.model.towers import ImageTower, TextTower
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -135,12 +135,7 @@ def image_tower(out: Path) -> ImageTower:
 
 # --- bookkeeping ---------------------------------------------------------------------------------
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256 = file_sha256
 
 
 def model_json(out: Path) -> dict:
