@@ -21,6 +21,9 @@ def run_app(db_path: str | None = None, demo: bool = False) -> int:
         QMessageBox.critical(None, "Trimodal-Bind cannot start", f"The bundled model is damaged:\n{exc}")
         return 1
     window = MainWindow(str(db_path or default_db_path()), embedder)
+    if demo:
+        window.message.setText("This is the demo library. Try “a cat”, “a cup of coffee” or “a rocket”, "
+                               "or drop one of its photos or notes here.")
     window.show()
     # Reconcile on start-up (cheap when nothing changed); the demo adds its own folder first.
     window.start_index([str(DEMO_LIBRARY_DIR)] if demo else [])
