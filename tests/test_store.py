@@ -144,3 +144,15 @@ def test_process_killed_mid_write_leaves_a_valid_database(tmp_path):
         assert len(paths) == 50 and all("committed" in p for p in paths)
         ids, matrix = store.vectors()
         assert len(ids) == 50 and matrix.shape == (50, 32)
+
+
+def test_revision_changes_on_own_and_other_connections_commits(tmp_path):
+    with LibraryStore(tmp_path / "lib.db") as store, LibraryStore(tmp_path / "lib.db") as other:
+        before = store.revision()
+        assert store.revision() == before  # reading changes nothing
+        store.record_scanned("/x/a.jpg", "/x", "image", 1, 1.0, "h1")
+        after_own = store.revision()
+        assert after_own != before
+        other.record_scanned("/x/b.jpg", "/x", "image", 1, 1.0, "h2")
+        assert store.revision() != after_own
+        assert store.count_pending() == 2

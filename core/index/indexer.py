@@ -117,7 +117,7 @@ class Indexer:
     ) -> EmbedReport:
         started = time.perf_counter()
         report = EmbedReport()
-        total = len(self.store.pending_items())
+        total = self.store.count_pending()
         done = 0
         while True:
             if should_stop():

@@ -36,7 +36,7 @@ class SearchEngine:
     def __init__(self, store: LibraryStore, embedder: Embedder):
         self.store = store
         self.embedder = embedder
-        self._samples: dict[str, tuple[int, np.ndarray]] = {}
+        self._samples: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
 
     def text_vector(self, text: str) -> np.ndarray:
         result = self.embedder.embed_text([text])
@@ -69,11 +69,11 @@ class SearchEngine:
         return result.vectors[0]
 
     def _scale(self, kind: str, query: np.ndarray) -> KindScale:
-        count = self.store.counts()[kind]["vectors"]
+        revision = self.store.revision()
         cached = self._samples.get(kind)
-        if cached is None or cached[0] != count:
+        if cached is None or cached[0] != revision:
             _, sample = self.store.vectors(kind=kind, limit=CALIBRATION_SAMPLE)
-            cached = (count, sample)
+            cached = (revision, sample)
             self._samples[kind] = cached
         return scale_for(query, cached[1])
 

@@ -65,6 +65,7 @@ class LibraryStore:
         self.conn.execute("PRAGMA foreign_keys = ON")
         migrate(self.conn)
         self._in_transaction = False
+        self._local_commits = 0
 
     def close(self) -> None:
         self.conn.close()
@@ -93,6 +94,7 @@ class LibraryStore:
             raise
         else:
             self.conn.execute("COMMIT")
+            self._local_commits += 1
         finally:
             self._in_transaction = False
 
@@ -199,6 +201,14 @@ class LibraryStore:
         if status:
             return self._items("WHERE status = ? ORDER BY path", (status,))
         return self._items("ORDER BY path")
+
+    def revision(self) -> tuple[int, int]:
+        """Changes whenever anything was committed, by this connection or another one; cheap
+        enough to check on every query (no table scan)."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0], self._local_commits
+
+    def count_pending(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM items WHERE status = 'pending'").fetchone()[0]
 
     def pending_items(self, limit: int | None = None) -> list[MediaItem]:
         suffix = f" LIMIT {int(limit)}" if limit else ""
