@@ -12,6 +12,8 @@ APP_NAME = "trimodal-bind"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES_DIR = PROJECT_ROOT / "resources"
 BUNDLED_MODEL_DIR = RESOURCES_DIR / "model"
+# The foundation's zero-training ConSE model, kept for side-by-side evaluation (`eval --model`).
+BASELINE_MODEL_DIR = RESOURCES_DIR / "baseline"
 DEMO_LIBRARY_DIR = RESOURCES_DIR / "demo"
 
 

@@ -47,10 +47,15 @@ fi
 
 # Skip pip when nothing it installs from has changed since the last successful run.
 stamp="$venv/.installed-$profile"
-fingerprint="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+fingerprint="$(cat pyproject.toml "$0" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   # PYTHONWARNINGS quiets setuptools' editable-install notices, which are not for users.
   PYTHONWARNINGS=ignore "$venv/bin/python" -m pip install --quiet -e ".$extras"
+  if [ "$profile" = dev ]; then
+    # The aisfx sound-effects CNN (export of the audio trunk, parity tests). Its metadata pins an
+    # old numpy/librosa it does not need, so it is installed without dependencies.
+    "$venv/bin/python" -m pip install --quiet --no-deps aisfx==0.1.2
+  fi
   echo "$fingerprint" > "$stamp"
 fi

@@ -1,5 +1,5 @@
 """Re-export the ConSE baseline and check it against torch, sentence-transformers and the
-committed resources/model files."""
+committed resources/baseline files."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ onnx = pytest.importorskip("onnx")
 from core.train import export_baseline as eb  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-COMMITTED = REPO / "resources" / "model"
+COMMITTED = REPO / "resources" / "baseline"
 COCO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "coco-mini"
 N_IMAGES = 3
 

@@ -16,8 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from core.hashing import file_sha256
+from core.model.audio import AudioTower
+from core.model.preprocess import l2_normalise
 from core.model.towers import ImageTower, TextTower
 from core.paths import BUNDLED_MODEL_DIR
+
+
+# model.json "audio" keys passed to AudioTower (the rest describe files).
+AUDIO_SETTINGS = ("sample_rate", "block_samples", "hop_samples", "keep_tail", "pooling", "max_blocks")
 
 
 class Modality(str, Enum):
@@ -40,6 +46,8 @@ class Embeddings:
 
     vectors: np.ndarray
     errors: list[str | None] = field(default_factory=list)
+    # Audio only: what was said, for recordings that are mostly speech ("" for none, None if not tried).
+    transcripts: list[str | None] = field(default_factory=list)
 
     @property
     def ok(self) -> np.ndarray:
@@ -53,8 +61,12 @@ class Embedder:
     """A model folder as {modality: tower}. Each `embed_*` returns an `Embeddings` whose rows are
     unit vectors of the model's dimension; one unreadable input never fails the batch."""
 
-    def __init__(self, model_dir: str | Path = BUNDLED_MODEL_DIR, threads: int | None = None):
+    def __init__(self, model_dir: str | Path = BUNDLED_MODEL_DIR, threads: int | None = None,
+                 transcribe: bool = True):
         self.model_dir = Path(model_dir)
+        self.transcribe = transcribe
+        self._transcriber = None
+        self._transcriber_error: str | None = None
         config_path = self.model_dir / "model.json"
         try:
             self.config = json.loads(config_path.read_text())
@@ -88,6 +100,11 @@ class Embedder:
                 int(image["crop"]), tuple(image.get("pixel_range", (-1.0, 1.0))),
                 image.get("resize_mode", "crop"), threads,
             )
+        audio = self.config.get("audio")
+        if audio:
+            settings = {k: audio[k] for k in AUDIO_SETTINGS if k in audio}
+            towers[Modality.AUDIO] = AudioTower(self._file(audio["trunk"]), self._file(audio.get("head")),
+                                                threads=threads, **settings)
         return towers
 
     # -- identity -----------------------------------------------------------------------------
@@ -143,9 +160,58 @@ class Embedder:
             vectors[:] = embedded
         return Embeddings(vectors, errors)
 
-    def embed_audio(self, paths: list[str | Path]) -> Embeddings:
-        self._tower(Modality.AUDIO)
-        raise ModalityUnavailable(f"model {self.name} declares an audio tower this app cannot run yet")
+    def embed_audio(self, paths: list[str | Path], batch_size: int = 16) -> Embeddings:
+        """Acoustic embedding; for a recording that is mostly speech, plus its transcript's text
+        embedding (see `speech_weight`): the acoustic head knows sounds, not words."""
+        embedded, errors = self._tower(Modality.AUDIO).embed(list(paths), batch_size)
+        vectors = np.zeros((len(paths), self.dim), np.float32)
+        if embedded is not None:
+            vectors[:] = embedded
+        transcripts: list[str | None] = [None] * len(paths)
+        weight = self.speech_weight
+        transcriber = self.transcriber() if weight else None
+        if transcriber is not None:
+            for i, path in enumerate(paths):
+                if errors[i] is None:
+                    transcripts[i] = self._transcript(transcriber, path)
+            spoken = [i for i, t in enumerate(transcripts) if t]
+            if spoken:
+                said = self.embed_text([transcripts[i] for i in spoken]).vectors
+                vectors[spoken] = l2_normalise(vectors[spoken] + weight * said)
+        return Embeddings(vectors, errors, transcripts)
+
+    # -- speech ---------------------------------------------------------------------------------
+    @property
+    def speech_weight(self) -> float:
+        """How much a transcript counts next to the acoustic embedding (0: transcripts off)."""
+        speech = self.config.get("speech") or {}
+        return float(speech.get("transcript_weight", 0.0)) if self.transcribe else 0.0
+
+    def transcriber(self):
+        """The Whisper transcriber, or None (with `speech_status` saying why) when unavailable."""
+        if self._transcriber is None and self._transcriber_error is None:
+            from core.model.speech import SpeechUnavailable, Transcriber
+
+            try:
+                self._transcriber = Transcriber()
+            except SpeechUnavailable as exc:
+                self._transcriber_error = str(exc)
+        return self._transcriber
+
+    @property
+    def speech_status(self) -> str:
+        if not self.speech_weight:
+            return "transcripts off"
+        return self._transcriber_error or "transcripts on (Whisper, offline)"
+
+    @staticmethod
+    def _transcript(transcriber, path) -> str:
+        from core.model.speech import AudioDecodeError, load_audio
+
+        try:
+            return transcriber.transcribe(load_audio(path)).text
+        except (AudioDecodeError, OSError, ValueError):
+            return ""
 
     def embed(self, modality: Modality | str, inputs: list) -> Embeddings:
         modality = Modality(modality)

@@ -1,4 +1,4 @@
-"""Build the zero-training "ConSE baseline" model into resources/model/.
+"""Build the zero-training "ConSE baseline" model into resources/baseline/.
 
     python -m core.train.export_baseline [--out DIR] [--check IMAGE ...]
 
@@ -25,7 +25,7 @@ from core.hashing import file_sha256
 from core.model.towers import ImageTower, TextTower
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OUT = REPO_ROOT / "resources" / "model"
+DEFAULT_OUT = REPO_ROOT / "resources" / "baseline"
 CLASSES_TSV = "imagenet_classes.tsv"
 
 DIM = 384

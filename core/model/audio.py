@@ -1,0 +1,180 @@
+"""Audio tower: decode → mono 44.1 kHz → peak-normalise → blocks → ONNX trunk → pool.
+
+Runtime only (numpy, soundfile, soxr, onnxruntime); no torch, no librosa. The trunk is the aisfx
+sound-effects CNN exported by `core.train.export_audio_trunk`, with its STFT / mel / log front end
+inside the graph: it takes raw waveform blocks and gives one 512-d vector per block.
+
+Choices, matching aisfx's own pipeline (see the export script for the parameters):
+- Decoding: libsndfile via soundfile (wav, flac, ogg/vorbis/opus, mp3 with libsndfile ≥ 1.1, aiff…).
+  Channels are averaged, then resampled with soxr "HQ" (what librosa.load uses). At most
+  `MAX_SECONDS` (60 s) are read from the start of a file; longer recordings are described by their
+  first minute.
+- The whole clip is scaled to peak 1 (aisfx does; a silent clip stays zeros).
+- Blocks: the waveform gets n_fft/2 = 1024 zeros in front (librosa's centred STFT) and is cut
+  into blocks of 103424 samples (100 STFT frames, 2.35 s) every `hop_samples`. aisfx hops half a
+  block (51200) and drops a trailing partial block; the app default hops a whole block (102400:
+  half the compute; pooled cosine to aisfx's half-block hop 0.995–1.0 on the demo sounds) and, with
+  `keep_tail`, adds one end-aligned block when at least half a block of audio would go unseen.
+  A clip shorter than one block is zero-padded to one block: zeros are what aisfx's own padding of
+  the log-mel gives (log10(1 + 0) = 0), so short clips match aisfx.
+- Pooling: the mean of the block vectors (default); "meanmax" gives the
+  mean of mean- and max-pooling, still 512-d. Clips with more than `max_blocks` blocks use
+  `max_blocks` evenly spaced ones.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+
+from core.model.preprocess import UnreadableInput, l2_normalise
+from core.model.towers import _LazySessions, run_session
+
+MAX_SECONDS = 60.0
+CENTER_PAD = 1024  # n_fft // 2 of the aisfx front end: frame t is centred on sample t·1024
+FRAME_HOP = 1024
+TRUNCATION_TOLERANCE = 0.02  # a file decoding to <98% of the length its header declares is truncated
+
+
+def load_waveform(path: str | Path, sample_rate: int, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """Decode `path` to float32 mono at `sample_rate` (first `max_seconds` only) or raise
+    UnreadableInput saying why (missing, not a file, empty, not audio, truncated, no samples)."""
+    import soundfile as sf
+
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UnreadableInput("file not found") from None
+    except OSError as exc:
+        raise UnreadableInput(f"cannot read file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableInput("not a regular file")  # FIFOs would block; directories cannot decode
+    if info.st_size == 0:
+        raise UnreadableInput("empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise UnreadableInput("permission denied")
+    try:
+        with sf.SoundFile(str(path)) as f:
+            source_rate, declared = int(f.samplerate), int(f.frames)
+            wanted = int(round(max_seconds * source_rate))
+            limit = min(declared, wanted) if declared > 0 else wanted
+            data = f.read(frames=limit, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise UnreadableInput(f"cannot decode audio (unsupported format or corrupt file): {exc}") from None
+    except OSError as exc:
+        raise UnreadableInput(f"cannot read file: {exc.strerror or exc}") from None
+    if data.shape[0] == 0:
+        raise UnreadableInput("no audio samples in file")
+    if declared > 0 and data.shape[0] < min(declared, wanted) * (1 - TRUNCATION_TOLERANCE):
+        raise UnreadableInput(f"truncated audio: header declares {declared / source_rate:.2f} s, "
+                              f"only {data.shape[0] / source_rate:.2f} s decode")
+    mono = data.mean(axis=1, dtype=np.float32)
+    if not np.isfinite(mono).all():
+        mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
+    if source_rate != sample_rate:
+        import soxr
+
+        mono = soxr.resample(mono, source_rate, sample_rate, quality="HQ")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def peak_normalise(waveform: np.ndarray) -> np.ndarray:
+    peak = float(np.max(np.abs(waveform))) if waveform.size else 0.0
+    return (waveform / peak).astype(np.float32) if peak > 0 else waveform.astype(np.float32)
+
+
+def blocks(waveform: np.ndarray, block_samples: int, hop_samples: int, keep_tail: bool = False,
+           center_pad: int = CENTER_PAD) -> np.ndarray:
+    """(n_blocks, block_samples) float32 blocks of the centre-padded waveform.
+
+    The regular blocks follow aisfx's blocking of STFT frames (1 + n // 1024 frames, blocks of
+    `block_frames` frames every `hop_frames`, trailing partial block dropped, at least one block).
+    With `keep_tail`, when that drop would leave at least half a block of audio unseen, one more
+    block aligned to the end of the clip is added (so a long hop never ignores the end of a clip).
+    Missing samples (a clip shorter than one block) are zeros."""
+    n = int(waveform.shape[0])
+    frames = 1 + n // FRAME_HOP
+    block_frames = (block_samples - 2 * center_pad) // FRAME_HOP + 1
+    hop_frames = max(1, hop_samples // FRAME_HOP)
+    count = (frames - block_frames) // hop_frames + 1 if frames >= block_frames else 1
+    starts = [i * hop_samples for i in range(count)]
+    padded_length = n + 2 * center_pad
+    if keep_tail and padded_length - (starts[-1] + block_samples) >= block_samples // 2:
+        starts.append(padded_length - block_samples)
+    padded = np.zeros(max(padded_length, starts[-1] + block_samples), np.float32)
+    padded[center_pad : center_pad + n] = waveform
+    return np.stack([padded[s : s + block_samples] for s in starts])
+
+
+def pool(features: np.ndarray, pooling: str = "mean") -> np.ndarray:
+    if pooling == "mean":
+        return features.mean(axis=0)
+    if pooling == "meanmax":
+        return 0.5 * (features.mean(axis=0) + features.max(axis=0))
+    raise ValueError(f"unknown audio pooling {pooling!r}")
+
+
+class AudioTower:
+    """`embed(paths)` → unit vectors: trunk features per block, pooled per clip, then the optional
+    head (input `features` (batch, 512), output `embedding`)."""
+
+    def __init__(self, trunk: Path, head: Path | None, sample_rate: int = 44100, block_samples: int = 103424,
+                 hop_samples: int = 102400, max_blocks: int = 64, threads: int | None = None,
+                 pooling: str = "mean", keep_tail: bool = True, max_seconds: float = MAX_SECONDS,
+                 batch_blocks: int = 16):
+        self.trunk, self.head = Path(trunk), Path(head) if head else None
+        self.sample_rate, self.block_samples, self.hop_samples = int(sample_rate), int(block_samples), int(hop_samples)
+        self.max_blocks, self.pooling, self.max_seconds = int(max_blocks), pooling, float(max_seconds)
+        self.batch_blocks, self.keep_tail = int(batch_blocks), bool(keep_tail)
+        self._sessions = _LazySessions(threads)
+
+    def load(self, path: str | Path) -> np.ndarray:
+        return load_waveform(path, self.sample_rate, self.max_seconds)
+
+    def blocks(self, waveform: np.ndarray) -> np.ndarray:
+        cut = blocks(peak_normalise(waveform), self.block_samples, self.hop_samples, self.keep_tail)
+        if len(cut) > self.max_blocks:
+            cut = cut[np.linspace(0, len(cut) - 1, self.max_blocks).round().astype(int)]
+        return cut
+
+    def trunk_features(self, waveform: np.ndarray) -> np.ndarray:
+        """(n_blocks, 512) for a mono waveform at `sample_rate` (peak normalisation happens here)."""
+        cut = self.blocks(waveform)
+        session = self._sessions.get(self.trunk)
+        parts = [run_session(session, {"waveform": cut[i : i + self.batch_blocks]})["features"]
+                 for i in range(0, len(cut), self.batch_blocks)]
+        return np.concatenate(parts).astype(np.float32)
+
+    def pooled_features(self, path: str | Path) -> np.ndarray:
+        """(512,) pooled trunk features of one file; raises UnreadableInput."""
+        return pool(self.trunk_features(self.load(path)), self.pooling).astype(np.float32)
+
+    def embed_features(self, pooled: np.ndarray) -> np.ndarray:
+        if self.head:
+            return l2_normalise(run_session(self._sessions.get(self.head), {"features": pooled})["embedding"])
+        return l2_normalise(pooled)
+
+    def embed(self, paths: list, batch_size: int = 16) -> tuple[np.ndarray | None, list[str | None]]:
+        """Unreadable files get a zero row and a reason; the rest go on. Vectors is None when no
+        file could be read."""
+        errors: list[str | None] = [None] * len(paths)
+        pooled: dict[int, np.ndarray] = {}
+        for i, path in enumerate(paths):
+            try:
+                pooled[i] = self.pooled_features(path)
+            except UnreadableInput as exc:
+                errors[i] = str(exc)
+            except OSError as exc:
+                errors[i] = f"cannot read file: {exc.strerror or exc}"
+        ready = sorted(pooled)
+        vectors: np.ndarray | None = None
+        for start in range(0, len(ready), batch_size):
+            batch = ready[start : start + batch_size]
+            embedded = self.embed_features(np.stack([pooled[i] for i in batch]))
+            if vectors is None:
+                vectors = np.zeros((len(paths), embedded.shape[1]), np.float32)
+            vectors[batch] = embedded
+        return vectors, errors

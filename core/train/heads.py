@@ -1,0 +1,90 @@
+"""Projection heads (torch) that map frozen trunk features into the text tower's space.
+
+ImageBind-style: one head per modality, all ending in the same 384-d space where the text
+tower's (frozen MiniLM) sentence embeddings live. Each head's forward takes exactly the named
+inputs its ONNX export will have, so export is `torch.onnx.export(head, inputs)` and nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+DIM = 384
+
+
+def conse_mix(logits: torch.Tensor, class_table: torch.Tensor, top_k: int, temperature: float) -> torch.Tensor:
+    """ConSE: the classifier's top-k probabilities weight the class-name embeddings (unit rows)."""
+    probs, idx = torch.softmax(logits / temperature, dim=-1).topk(top_k, dim=-1)
+    return F.normalize((class_table[idx] * probs.unsqueeze(-1)).sum(dim=1), dim=-1)
+
+
+class ImageHead(nn.Module):
+    """embedding = ConSE(logits) − centring·photo_mean + residual(features).
+
+    The ConSE part is fixed (it is what keeps photo search working); `photo_mean` removes the
+    direction every photo shares, which otherwise makes a few images hubs for every caption.
+    The residual MLP is learned on drawings, photos and sounds; its last layer starts at zero so
+    training starts exactly at the (centred) ConSE embedding.
+    """
+
+    def __init__(self, class_table: torch.Tensor, photo_mean: torch.Tensor, top_k: int = 10,
+                 temperature: float = 1.0, centring: float = 0.0, features: int = 1280,
+                 hidden: int = 1024, dropout: float = 0.1):
+        super().__init__()
+        self.register_buffer("class_table", class_table.float())
+        self.register_buffer("photo_mean", photo_mean.float())
+        self.top_k, self.temperature, self.centring = top_k, temperature, centring
+        self.residual = nn.Sequential(
+            nn.LayerNorm(features), nn.Dropout(dropout), nn.Linear(features, hidden), nn.GELU(),
+            nn.Linear(hidden, DIM),
+        )
+        nn.init.zeros_(self.residual[-1].weight)
+        nn.init.zeros_(self.residual[-1].bias)
+
+    def base(self, logits: torch.Tensor) -> torch.Tensor:
+        return conse_mix(logits, self.class_table, self.top_k, self.temperature) - self.centring * self.photo_mean
+
+    def forward(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        return self.base(logits) + self.residual(features)
+
+
+class AudioHead(nn.Module):
+    """Pooled aisfx block features (512) → the shared space."""
+
+    def __init__(self, features: int = 512, hidden: int = 1024, dropout: float = 0.2):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LayerNorm(features), nn.Dropout(dropout), nn.Linear(features, hidden), nn.GELU(),
+            nn.Dropout(dropout), nn.Linear(hidden, DIM),
+        )
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+
+class TextHead(nn.Module):
+    """Optional light residual over the frozen sentence embedding (x + Wx, W starts at zero)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(DIM, DIM)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return pooled + self.linear(pooled)
+
+
+class LogitScale(nn.Module):
+    """Learnable InfoNCE temperature, stored as log(1/τ) and capped at 100 as in CLIP."""
+
+    def __init__(self, initial_temperature: float = 0.07):
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / initial_temperature)))
+
+    def forward(self) -> torch.Tensor:
+        return self.log_scale.clamp(max=math.log(100.0)).exp()

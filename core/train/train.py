@@ -1,0 +1,342 @@
+"""Train the Trimodal-Bind heads on cached trunk features.
+
+    python -m core.train.train --run-name NAME [--text-head] [--max-epochs N] ...
+    torchrun --nproc_per_node 2 -m core.train.train --run-name NAME     # DDP (gloo on CPU)
+
+Inputs come from core.train.features (run it first). Each step draws a batch mixing
+image+text items (drawings, emoji, stamps), sound items (sound + text, some with an image) and,
+for photos, unlabeled coco-mini dev photos that are only pulled towards their ConSE embedding.
+The loss is the symmetric InfoNCE summed over every pair of modalities present (masked per row),
+with a learnable temperature, a memory queue of earlier embeddings as extra negatives of which only
+the hardest are kept, and concept ids so items of one concept are never each other's negatives.
+Early stopping watches the validation concepts and coco-mini dev (R@10 averaged over directions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from core.evaluation.scorer import score_direction
+from core.train.class_table import class_table_for_training
+from core.train.features import COCO_DEV, IMAGE_VIEWS, FeatureCache, read_jsonl
+from core.train.heads import AudioHead, ImageHead, LogitScale, TextHead
+from core.train.losses import MemoryQueue, multimodal_info_nce
+from core.train.workdir import prepared_dir, runs_dir
+
+IMAGE_FEATURES = 1280  # then 1000 logits, in one cached row
+
+
+@dataclass
+class Config:
+    run_name: str = "default"
+    seed: int = 0
+    batch_images: int = 192
+    batch_sounds: int = 64
+    batch_photos: int = 32
+    steps_per_epoch: int = 60
+    max_epochs: int = 40
+    patience: int = 6
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    queue_size: int = 4096
+    hard_negatives: int = 512
+    photo_distill: float = 2.0
+    top_k: int = 10
+    conse_temperature: float = 1.0
+    centring: float = 0.5
+    text_head: bool = False
+    hidden: int = 1024
+
+
+# --- data ------------------------------------------------------------------------------------
+
+class FeatureTable:
+    """Cached features of one kind as a matrix, with a key → row lookup."""
+
+    def __init__(self, name: str):
+        cache = FeatureCache(name)
+        self.keys = list(cache.rows)
+        self.row = {k: i for i, k in enumerate(self.keys)}
+        self.matrix = (torch.from_numpy(np.stack([cache.rows[k] for k in self.keys]).astype(np.float32))
+                       if self.keys else torch.zeros(0))
+
+    def rows(self, keys: list[str]) -> torch.Tensor:
+        return self.matrix[[self.row[k] for k in keys]]
+
+
+@dataclass
+class Pool:
+    """Items of one kind: their feature rows (-1 where absent), text rows and concept ids."""
+    image: np.ndarray
+    audio: np.ndarray
+    texts: list[np.ndarray]
+    concept: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.concept)
+
+
+def build_pools(items: list[dict], images: FeatureTable, audio: FeatureTable, texts: FeatureTable,
+                concepts: dict[str, int]) -> dict[str, Pool]:
+    grouped: dict[str, list] = {"image": [], "sound": []}
+    for item in items:
+        if item.get("audio_kind") == "speech":
+            continue  # speech content comes from transcripts, not from the acoustic head
+        image = images.row.get(item["image"], -1) if item.get("image") else -1
+        sound = audio.row.get(item["audio"], -1) if item.get("audio") else -1
+        text = [texts.row[t] for t in item.get("text") or [] if t in texts.row]
+        if sum([image >= 0, sound >= 0, bool(text)]) < 2:
+            continue
+        concept = concepts.setdefault(item.get("concept") or item["id"], len(concepts))
+        grouped["sound" if sound >= 0 else "image"].append((image, sound, np.array(text or [-1]), concept))
+    return {
+        name: Pool(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
+                   [r[2] for r in rows], np.array([r[3] for r in rows]))
+        for name, rows in grouped.items() if rows
+    }
+
+
+# --- model -----------------------------------------------------------------------------------
+
+class TrimodalHeads(nn.Module):
+    def __init__(self, config: Config, class_table: torch.Tensor, photo_mean: torch.Tensor):
+        super().__init__()
+        self.image = ImageHead(class_table, photo_mean, config.top_k, config.conse_temperature,
+                               config.centring, hidden=config.hidden)
+        self.audio = AudioHead(hidden=config.hidden)
+        self.text = TextHead() if config.text_head else None
+        self.logit_scale = LogitScale()
+
+    def embed_image(self, rows: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.image(rows[:, :IMAGE_FEATURES], rows[:, IMAGE_FEATURES:]), dim=-1)
+
+    def embed_audio(self, rows: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.audio(rows), dim=-1)
+
+    def embed_text(self, rows: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.text(rows) if self.text is not None else rows, dim=-1)
+
+    def forward(self, image_rows, audio_rows, text_rows, photo_rows):
+        photo = self.embed_image(photo_rows)
+        photo_target = F.normalize(self.image.base(photo_rows[:, IMAGE_FEATURES:]), dim=-1)
+        return (self.embed_image(image_rows), self.embed_audio(audio_rows), self.embed_text(text_rows),
+                photo, photo_target, self.logit_scale())
+
+
+# --- validation ------------------------------------------------------------------------------
+
+def _manifest_inputs(path: Path, images: FeatureTable, audio: FeatureTable, texts: FeatureTable):
+    """{modality: (feature rows, labels)} for a DATA.md manifest whose features are cached."""
+    out: dict[str, tuple[list[int], list[str]]] = {"image": ([], []), "audio": ([], []), "text": ([], [])}
+    for item in read_jsonl(path):
+        label = f"group:{item['group']}" if item.get("group") else f"id:{item['id']}"
+        if item.get("image"):
+            key = str((path.parent / item["image"]).resolve())
+            if key in images.row:
+                out["image"][0].append(images.row[key]); out["image"][1].append(label)
+        if item.get("audio"):
+            key = str((path.parent / item["audio"]).resolve())
+            if key in audio.row:
+                out["audio"][0].append(audio.row[key]); out["audio"][1].append(label)
+        text = item.get("text") or []
+        for t in [text] if isinstance(text, str) else text:
+            if t in texts.row:
+                out["text"][0].append(texts.row[t]); out["text"][1].append(label)
+    return {m: v for m, v in out.items() if len(v[0]) >= 2}
+
+
+class Validator:
+    def __init__(self, manifests: dict[str, Path], images, audio, texts):
+        self.tables = {"image": images, "audio": audio, "text": texts}
+        self.sets = {name: _manifest_inputs(path, images, audio, texts) for name, path in manifests.items()
+                     if path.exists()}
+
+    @torch.no_grad()
+    def __call__(self, model: TrimodalHeads) -> dict[str, float]:
+        model.eval()
+        scores = {}
+        for name, inputs in self.sets.items():
+            vectors = {}
+            for modality, (rows, _) in inputs.items():
+                matrix = self.tables[modality].matrix[rows]
+                if modality == "image":
+                    matrix = matrix[:, 0]  # the runtime's centre-crop view
+                    vectors[modality] = model.embed_image(matrix)
+                elif modality == "audio":
+                    vectors[modality] = model.embed_audio(matrix)
+                else:
+                    vectors[modality] = model.embed_text(matrix)
+            for q in inputs:
+                for t in inputs:
+                    if q != t:
+                        s = score_direction((vectors[q] @ vectors[t].T).numpy(), inputs[q][1], inputs[t][1])
+                        scores[f"{name}:{q}->{t}"] = s.as_dict()["R@10"]
+        model.train()
+        return scores
+
+
+# --- training --------------------------------------------------------------------------------
+
+def _gather(tensor: torch.Tensor) -> torch.Tensor:
+    if not (dist.is_available() and dist.is_initialized()):
+        return tensor
+    parts = [torch.zeros_like(tensor) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def photo_mean(class_table: torch.Tensor, photo_rows: torch.Tensor, config: Config) -> torch.Tensor:
+    from core.train.heads import conse_mix
+
+    return conse_mix(photo_rows[:, 0, IMAGE_FEATURES:], class_table, config.top_k, config.conse_temperature).mean(0)
+
+
+def train(config: Config, class_table: np.ndarray, log=print) -> dict:
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed and not dist.is_initialized():
+        dist.init_process_group("gloo")
+    rank = dist.get_rank() if distributed else 0
+    world = dist.get_world_size() if distributed else 1
+    seed_everything(config.seed)
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) // world))
+
+    images, audio, texts = FeatureTable("image"), FeatureTable("audio"), FeatureTable("text")
+    concepts: dict[str, int] = {}
+    pools = build_pools(read_jsonl(prepared_dir() / "train.jsonl"), images, audio, texts, concepts)
+    photo_keys = [str((COCO_DEV.parent / it["image"]).resolve()) for it in read_jsonl(COCO_DEV)]
+    photos = images.rows([k for k in photo_keys if k in images.row]) if config.batch_photos else torch.zeros(0, 2, IMAGE_FEATURES + 1000)
+    table = torch.from_numpy(class_table)
+    mean = photo_mean(table, photos, config) if len(photos) else torch.zeros(table.shape[1])
+    model = TrimodalHeads(config, table, mean)
+    if rank == 0:
+        log(f"pools: " + ", ".join(f"{k} {len(v)}" for k, v in pools.items()) + f", photos {len(photos)}, "
+            f"concepts {len(concepts)}, world {world}")
+    trained = nn.parallel.DistributedDataParallel(model) if distributed else model
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    total_steps = config.steps_per_epoch * config.max_epochs
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.lr, total_steps=total_steps, pct_start=0.05)
+    queue = MemoryQueue(config.queue_size, class_table.shape[1])
+    validator = Validator({"val": prepared_dir() / "eval" / "val_concepts.jsonl", "coco-dev": COCO_DEV},
+                          images, audio, texts)
+    rng = np.random.default_rng(config.seed + 1000 * rank)  # each rank draws its own batches
+
+    run_dir = runs_dir(config.run_name)
+    best, best_state, best_epoch, history = -1.0, None, -1, []
+    started = time.perf_counter()
+    for epoch in range(config.max_epochs):
+        losses = []
+        for _ in range(config.steps_per_epoch):
+            batch = _draw(pools, config, rng, images, audio, texts, photos)
+            image_emb, audio_emb, text_emb, photo, photo_target, scale = trained(
+                batch["image"], batch["audio"], batch["text"], batch["photo"])
+            embeddings = {"image": image_emb, "audio": audio_emb, "text": text_emb}
+            loss, parts = multimodal_info_nce(embeddings, batch["present"], scale, batch["concept"],
+                                              queue, config.hard_negatives)
+            if len(photo):
+                loss = loss + config.photo_distill * (1 - (photo * photo_target).sum(-1)).mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            labels = _gather(batch["concept"])
+            for modality, emb in embeddings.items():
+                rows = _gather(batch["present"][modality].to(torch.uint8)).bool()
+                queue.push(modality, _gather(emb.detach())[rows], labels[rows])
+            losses.append(float(loss.detach()))
+        stop = torch.zeros(1)
+        if rank == 0:
+            scores = validator(model)
+            # Without validation sets (tiny runs) the training loss decides.
+            score = float(np.mean(list(scores.values()))) if scores else -float(np.mean(losses))
+            history.append({"epoch": epoch, "loss": float(np.mean(losses)), "score": score,
+                            "temperature": 1 / float(model.logit_scale().detach()), **scores})
+            log(f"epoch {epoch:3d} loss {np.mean(losses):.3f} val R@10 {score:.3f} "
+                f"τ {1 / float(model.logit_scale().detach()):.3f} ({time.perf_counter() - started:.0f} s)")
+            if score > best:
+                best, best_epoch = score, epoch
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+            elif epoch - best_epoch >= config.patience:
+                stop[0] = 1
+        if distributed:
+            dist.broadcast(stop, 0)
+        if stop[0]:
+            break
+    result = {"config": asdict(config), "best_epoch": best_epoch, "best_score": best,
+              "seconds": time.perf_counter() - started, "history": history}
+    if rank == 0:
+        torch.save({"state": best_state, "config": asdict(config), "class_table": class_table},
+                   run_dir / "best.pt")
+        (run_dir / "result.json").write_text(json.dumps(result, indent=1))
+        log(f"best epoch {best_epoch}: val R@10 {best:.3f}; saved {run_dir / 'best.pt'}")
+    if distributed:
+        dist.barrier()
+    return result
+
+
+def _draw(pools, config: Config, rng, images: FeatureTable, audio: FeatureTable, texts: FeatureTable,
+          photos: torch.Tensor) -> dict:
+    chosen = []
+    for name, count in (("image", config.batch_images), ("sound", config.batch_sounds)):
+        pool = pools.get(name)
+        if pool is not None and count > 0:
+            chosen += [(pool, i) for i in rng.choice(len(pool), size=min(count, len(pool)), replace=False)]
+    n = len(chosen)
+    image_rows = torch.zeros(n, IMAGE_FEATURES + 1000)
+    audio_rows = torch.zeros(n, audio.matrix.shape[1] if len(audio.keys) else 512)
+    text_rows = torch.zeros(n, texts.matrix.shape[1])
+    present = {m: torch.zeros(n, dtype=torch.bool) for m in ("image", "audio", "text")}
+    concept = torch.zeros(n, dtype=torch.long)
+    for row, (pool, i) in enumerate(chosen):
+        if pool.image[i] >= 0:
+            image_rows[row] = images.matrix[pool.image[i], rng.integers(len(IMAGE_VIEWS))]
+            present["image"][row] = True
+        if pool.audio[i] >= 0:
+            audio_rows[row] = audio.matrix[pool.audio[i]]
+            present["audio"][row] = True
+        text = pool.texts[i][rng.integers(len(pool.texts[i]))]
+        if text >= 0:
+            text_rows[row] = texts.matrix[text]
+            present["text"][row] = True
+        concept[row] = int(pool.concept[i])
+    picked = rng.choice(len(photos), size=min(config.batch_photos, len(photos)), replace=False)
+    photo = photos[picked, rng.integers(len(IMAGE_VIEWS))] if len(picked) else torch.zeros(0, IMAGE_FEATURES + 1000)
+    return {"image": image_rows, "audio": audio_rows, "text": text_rows, "present": present,
+            "concept": concept, "photo": photo}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, field in Config.__dataclass_fields__.items():
+        if field.type in ("bool", bool):
+            parser.add_argument(f"--{name.replace('_', '-')}", action="store_true")
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(field.type)]
+            parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=field.default)
+    parser.add_argument("--class-table", type=Path, default=None,
+                        help=".npy of the ConSE class-name embeddings (default: build and cache it)")
+    args = vars(parser.parse_args(argv))
+    table_path = args.pop("class_table")
+    table = np.load(table_path) if table_path else class_table_for_training()
+    train(Config(**args), table)
+
+
+if __name__ == "__main__":
+    main()

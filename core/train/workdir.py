@@ -1,0 +1,50 @@
+"""Where training keeps everything it downloads, renders and computes: outside the repository.
+
+Set TRIMODAL_TRAIN_CACHE to move it; the default is ~/.cache/trimodal-bind-train.
+
+    sources/<name>/          extracted packages and wheels (re-runnable: skipped when present)
+    rendered/<name>/         SVGs rasterised to PNG, synthetic speech, rendered instruments
+    prepared/train.jsonl     training items (see core/train/data/README.md)
+    prepared/val.jsonl       items of the validation concepts (early stopping, choices)
+    prepared/eval/*.jsonl    evaluation manifests in the DATA.md format (test concepts: report only)
+    features/                frozen trunk features, one file per trunk and item list
+    runs/<name>/             checkpoints and logs of training runs
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    configured = os.environ.get("TRIMODAL_TRAIN_CACHE")
+    root = Path(configured).expanduser() if configured else Path.home() / ".cache" / "trimodal-bind-train"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def sources_dir(name: str) -> Path:
+    return _sub("sources", name)
+
+
+def rendered_dir(name: str) -> Path:
+    return _sub("rendered", name)
+
+
+def prepared_dir() -> Path:
+    return _sub("prepared")
+
+
+def features_dir() -> Path:
+    return _sub("features")
+
+
+def runs_dir(name: str) -> Path:
+    return _sub("runs", name)
+
+
+def _sub(*parts: str) -> Path:
+    path = cache_root().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
