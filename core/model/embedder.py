@@ -170,13 +170,15 @@ class Embedder:
         transcripts: list[str | None] = [None] * len(paths)
         weight = self.speech_weight
         transcriber = self.transcriber() if weight else None
+        from core.model.speech import spoken_form
+
         if transcriber is not None:
             for i, path in enumerate(paths):
                 if errors[i] is None:
                     transcripts[i] = self._transcript(transcriber, path)
             spoken = [i for i, t in enumerate(transcripts) if t]
             if spoken:
-                said = self.embed_text([transcripts[i] for i in spoken]).vectors
+                said = self.embed_text([spoken_form(transcripts[i]) for i in spoken]).vectors
                 vectors[spoken] = l2_normalise(vectors[spoken] + weight * said)
         return Embeddings(vectors, errors, transcripts)
 

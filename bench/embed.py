@@ -1,0 +1,92 @@
+"""Per-item embedding cost of a model folder on this machine, through the runtime `Embedder`.
+
+    python bench/embed.py [--model DIR ...] [--runs 5]
+
+For each model (default: the bundled model, then the baseline, in the same run) prints the median
+of --runs runs of: one photo (decode + resize + trunk + head), one caption (tokenise + trunk), a 10 s
+recording without speech recognition (decode + resample + trunk + head) and, where the model
+transcribes speech, a 10 s spoken recording with Whisper. Numbers are ms per item at batch 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from core.model import Embedder, ModalityUnavailable  # noqa: E402
+from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR  # noqa: E402
+
+DEMO = REPO / "resources" / "demo"
+
+
+def ten_second_clips(folder: Path) -> tuple[Path, Path | None]:
+    import soundfile as sf
+
+    sound, rate = sf.read(str(DEMO / "sounds" / "alarm_clock.ogg"), dtype="float32", always_2d=True)
+    sound_path = folder / "sound_10s.ogg"
+    sf.write(str(sound_path), np.resize(sound, (10 * rate, sound.shape[1])), rate, format="OGG", subtype="VORBIS")
+    speech_path = folder / "speech_10s.wav"
+    text = "Remember to buy milk and bread on the way home, and call the garage about the car on Monday."
+    try:
+        subprocess.run(["espeak-ng", "-w", str(speech_path), text], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return sound_path, None
+    return sound_path, speech_path
+
+
+def median_ms(fn, runs: int) -> float:
+    fn()  # warm-up: sessions load lazily
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def bench(model_dir: Path, runs: int, sound: Path, speech: Path | None) -> dict[str, float | None]:
+    acoustic = Embedder(model_dir, transcribe=False)
+    row: dict[str, float | None] = {
+        "image": median_ms(lambda: acoustic.embed_image([DEMO / "photos" / "coffee.jpg"]), runs),
+        "text": median_ms(lambda: acoustic.embed_text(["a dog running on the beach at sunset"]), runs),
+    }
+    try:
+        row["audio 10 s, no ASR"] = median_ms(lambda: acoustic.embed_audio([sound]), runs)
+    except ModalityUnavailable:
+        row["audio 10 s, no ASR"] = None
+    row["audio 10 s speech, with ASR"] = None
+    spoken = Embedder(model_dir, transcribe=True)
+    if speech is not None and spoken.supports("audio") and spoken.speech_weight and spoken.transcriber():
+        row["audio 10 s speech, with ASR"] = median_ms(lambda: spoken.embed_audio([speech]), runs)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, action="append")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    models = args.model or [BUNDLED_MODEL_DIR, BASELINE_MODEL_DIR]
+    with tempfile.TemporaryDirectory() as tmp:
+        sound, speech = ten_second_clips(Path(tmp))
+        rows = {Embedder(m, transcribe=False).model_id: bench(m, args.runs, sound, speech) for m in models}
+    names = list(next(iter(rows.values())))
+    print("| model | " + " | ".join(f"{n} (ms)" for n in names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for model, row in rows.items():
+        cells = ["–" if row[n] is None else f"{row[n]:.1f}" for n in names]
+        print(f"| {model} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

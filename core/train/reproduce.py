@@ -1,0 +1,52 @@
+"""One command from nothing to the bundled model: data → features → training → export → evaluation.
+
+    python -m core.train.reproduce [--run-name NAME] [--out DIR] [--skip-data]
+
+Every stage is re-runnable and skips work already in the cache (core.train.workdir); the time of
+each stage is printed and written to runs/<name>/stages.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.paths import BUNDLED_MODEL_DIR, PROJECT_ROOT
+from core.train.workdir import runs_dir
+
+
+def _stage(name: str, argv: list[str], times: dict) -> None:
+    print(f"\n=== {name}: {' '.join(argv)}", flush=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", *argv], cwd=PROJECT_ROOT, check=True)
+    times[name] = round(time.perf_counter() - started, 1)
+    print(f"=== {name}: {times[name]:.0f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-name", default="bundled")
+    parser.add_argument("--out", type=Path, default=BUNDLED_MODEL_DIR)
+    parser.add_argument("--skip-data", action="store_true", help="reuse prepared data as it is")
+    args = parser.parse_args(argv)
+    times: dict[str, float] = {}
+    if not args.skip_data:
+        _stage("data preparation and rendering", ["core.train.data.prepare"], times)
+    _stage("feature caching", ["core.train.features"], times)
+    _stage("training", ["core.train.train", "--run-name", args.run_name], times)
+    _stage("speech rule", ["core.train.speech_weight", "--run-name", args.run_name], times)
+    _stage("export", ["core.train.export_trained", "--run", args.run_name, "--out", str(args.out)], times)
+    _stage("evaluation", ["core.train.record_metrics", "--model", str(args.out)], times)
+    _stage("model card", ["core.train.model_card", "--model", str(args.out)], times)
+    times["total"] = round(sum(times.values()), 1)
+    (runs_dir(args.run_name) / "stages.json").write_text(json.dumps(times, indent=1))
+    print("\n" + "\n".join(f"{name}: {seconds:.0f} s" for name, seconds in times.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
