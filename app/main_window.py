@@ -345,7 +345,11 @@ class MainWindow(QMainWindow):
             "<p>Finds photos, recordings and notes from anything else, entirely offline.</p>"
             f"<p>Model: {self._embedder.model_id}<br>Database: {status.get('database', '')}</p>"
             "<p>Model credits: all-MiniLM-L6-v2 (Apache-2.0); EfficientNet-Lite0 (Apache-2.0); "
-            "ImageNet class names (WordNet). See resources/model/MODEL_CARD.md.</p>"
+            "ImageNet class names (WordNet); aisfx sound-effects embeddings by A. B. Ma and A. Lerch "
+            "(ISMIR 2022), pre-trained weights CC BY 4.0; Whisper tiny.en (OpenAI, MIT) via "
+            "faster-whisper (MIT) with Silero VAD (MIT). Our heads were trained on Art4Apps, Tux "
+            "Paint, OpenClipart, OpenMoji and free sound collections. "
+            "See resources/model/MODEL_CARD.md.</p>"
             + (f"<p>Files that could not be read:</p><ul>{problems}</ul>" if problems else ""),
         )
 

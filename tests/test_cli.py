@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from core.paths import BASELINE_MODEL_DIR
 from tests.conftest import DEMO, run_cli
 
 
@@ -51,8 +52,10 @@ def test_search_usage_errors_are_clear(indexed, tmp_path):
     assert bad_kind.returncode == 2 and "unknown kind" in bad_kind.stderr
     no_file = run_cli("--db", str(db), "search", "--file", str(tmp_path / "nope.jpg"))
     assert no_file.returncode == 1 and "no such file" in no_file.stderr
-    sound = run_cli("--db", str(db), "search", "--file", str(library / "sounds" / "dog.ogg"))
-    assert sound.returncode == 1 and "not available" in sound.stderr
+    # a recording is a query like any other now that the model has an audio tower
+    sound = run_cli("--db", str(db), "search", "--file", str(library / "sounds" / "dog.ogg"), "--kind", "audio")
+    assert sound.returncode == 0, sound.stderr
+    assert all(" audio " in line for line in sound.stdout.splitlines() if line.strip())
 
 
 def test_status_reports_counts_and_failures(indexed):
@@ -91,7 +94,7 @@ def test_eval_json_has_exactly_the_documented_shape(tmp_path):
         {"id": "rooster", "audio": str(DEMO / "sounds" / "rooster.ogg"), "text": "a rooster crowing"},
     ]
     manifest = write_manifest(tmp_path, records)
-    result = run_cli("eval", str(manifest), "--json")
+    result = run_cli("eval", str(manifest), "--json", "--model", str(BASELINE_MODEL_DIR))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert set(report) == {"model", "manifest", "results", "unavailable", "unreadable"}

@@ -10,6 +10,7 @@ import pytest
 
 from core.model import Embedder, ModalityUnavailable, ModelError
 from core.model.preprocess import l2_normalise
+from core.paths import BASELINE_MODEL_DIR
 from tests.conftest import DEMO
 
 PHOTOS = sorted((DEMO / "photos").glob("*.jpg"))
@@ -62,8 +63,9 @@ def test_photos_land_near_their_description(embedder):
     assert similarity[1, 1] > similarity[1, 0]
 
 
-def test_image_head_is_conse_over_class_name_embeddings(embedder):
+def test_baseline_image_head_is_conse_over_class_name_embeddings():
     """Reference computed here in numpy from the trunk's logits and the text tower."""
+    embedder = Embedder(BASELINE_MODEL_DIR)
     tower = embedder.towers[embedder.modalities[1]]
     pixels = np.stack([tower.preprocess(p) for p in (CAT, COFFEE)])
     logits = tower.trunk_outputs(pixels)["logits"].astype(np.float64)
@@ -81,10 +83,30 @@ def test_image_head_is_conse_over_class_name_embeddings(embedder):
     assert (expected * actual).sum(axis=1).min() >= 0.999
 
 
-def test_audio_is_not_available_in_the_baseline(embedder):
-    assert not embedder.supports("audio")
+def test_audio_is_not_available_in_the_baseline():
+    baseline = Embedder(BASELINE_MODEL_DIR)
+    assert not baseline.supports("audio")
     with pytest.raises(ModalityUnavailable, match="not available"):
-        embedder.embed_audio([DEMO / "sounds" / "cat.ogg"])
+        baseline.embed_audio([DEMO / "sounds" / "cat.ogg"])
+
+
+def test_recordings_get_vectors_and_bad_ones_a_reason(tmp_path):
+    embedder = Embedder(transcribe=False)
+    truncated = tmp_path / "truncated.ogg"
+    truncated.write_bytes((DEMO / "sounds" / "cat.ogg").read_bytes()[:300])
+    result = embedder.embed_audio([DEMO / "sounds" / "cat.ogg", truncated, tmp_path / "gone.wav"])
+    assert result.errors[0] is None and result.errors[1] and "not found" in result.errors[2]
+    np.testing.assert_allclose(np.linalg.norm(result.vectors[0]), 1.0, atol=1e-5)
+    assert not result.vectors[1].any() and not result.vectors[2].any()
+
+
+def test_spoken_memos_are_transcribed_and_sounds_are_not():
+    pytest.importorskip("faster_whisper")
+    embedder = Embedder()
+    result = embedder.embed_audio([DEMO / "memos" / "memo_01.wav", DEMO / "sounds" / "cow.ogg"])
+    assert result.errors == [None, None]
+    assert len(result.transcripts[0].split()) >= 3, result.transcripts
+    assert result.transcripts[1] == "", result.transcripts  # not speech: no invented text
 
 
 def test_model_id_follows_the_files(tmp_path, embedder):

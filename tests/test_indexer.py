@@ -44,18 +44,21 @@ def test_index_records_each_bad_file_with_a_reason_and_indexes_the_rest(library,
     demo_notes = len(list((demo_copy / "notes").iterdir()))
     assert counts["image"]["vectors"] == demo_images
     assert counts["text"]["vectors"] == demo_notes
-    assert counts["audio"]["done"] == len(list((demo_copy / "sounds").iterdir())) + 3  # 3 memos
-    assert result.embedding.embedded == demo_images + demo_notes
+    demo_audio = len(list((demo_copy / "sounds").iterdir())) + 3  # 3 memos
+    assert counts["audio"]["vectors"] == counts["audio"]["done"] == demo_audio
+    assert result.embedding.embedded == demo_images + demo_notes + demo_audio
     assert not any("CREDITS" in item.path for item in library.store.all_items())  # .trimodal-ignore
     assert library.store.integrity_ok()
     assert (bad / "corrupt.jpg").exists()  # the user's files are left alone
 
 
-def test_audio_keeps_its_metadata_without_a_vector(library, demo_copy):
+def test_recordings_get_a_vector_and_memos_their_transcript(library, demo_copy):
     library.index([demo_copy])
     cat = library.store.item_by_path(str(demo_copy / "sounds" / "cat.ogg"))
-    assert cat.status == "done" and cat.has_vector == 0
+    assert cat.status == "done" and cat.has_vector == 1
     assert 1.0 < cat.duration < 20.0
+    memo = library.store.item_by_path(str(demo_copy / "memos" / "memo_01.wav"))
+    assert memo.has_vector == 1 and len((memo.extracted_text or "").split()) >= 3
 
 
 def test_rescan_detects_unchanged_changed_moved_and_removed_files(library, demo_copy):
@@ -93,8 +96,8 @@ def test_interrupted_indexing_resumes_where_it_stopped(library, demo_copy):
     second = library.index()
     assert not second.embedding.stopped
     assert library.store.pending_items() == []
-    assert first.embedding.embedded + second.embedding.embedded == library.store.counts()["image"]["vectors"] + \
-        library.store.counts()["text"]["vectors"]
+    counts = library.store.counts()
+    assert first.embedding.embedded + second.embedding.embedded == sum(counts[k]["vectors"] for k in counts)
 
 
 def test_a_new_model_re_embeds_the_library(library, demo_copy, tmp_path):

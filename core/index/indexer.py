@@ -160,6 +160,7 @@ class Indexer:
                     self._fail(item, embeddings.errors[row], report)
                     continue
                 vector = embeddings.vectors[row] if embeddings is not None else None
+                said = embeddings.transcripts[row] if embeddings is not None and embeddings.transcripts else None
                 self.store.mark_done(
                     item.id,
                     vector,
@@ -167,7 +168,7 @@ class Indexer:
                     width=info.width,
                     height=info.height,
                     duration=info.duration,
-                    extracted_text=info.text,
+                    extracted_text=said or info.text,  # a recording's transcript, for keywords
                 )
                 if vector is None:
                     report.metadata_only += 1

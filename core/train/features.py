@@ -174,6 +174,8 @@ def build(with_audio: bool = True, include_coco_dev: bool = True) -> None:
     if include_coco_dev:
         manifests.append(COCO_DEV)
     images, audio, texts = manifest_inputs([m for m in manifests if m.exists()])
+    if include_coco_dev:
+        images += [str(p) for p in sorted((PROJECT_ROOT / "resources" / "demo" / "photos").glob("*.jpg"))]
     print(f"{len(set(images))} images, {len(set(audio))} audio clips, {len(set(texts))} texts")
     for name, keys, compute, batch in (
         ("text", texts, text_embeddings(), 256),

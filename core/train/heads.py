@@ -23,12 +23,14 @@ def conse_mix(logits: torch.Tensor, class_table: torch.Tensor, top_k: int, tempe
 
 
 class ImageHead(nn.Module):
-    """embedding = ConSE(logits) − centring·photo_mean + residual(features).
+    """embedding = ConSE(logits) − centring·photo_mean + gate(features) · residual(features).
 
     The ConSE part is fixed (it is what keeps photo search working); `photo_mean` removes the
     direction every photo shares, which otherwise makes a few images hubs for every caption.
     The residual MLP is learned on drawings, photos and sounds; its last layer starts at zero so
-    training starts exactly at the (centred) ConSE embedding.
+    training starts exactly at the (centred) ConSE embedding. The gate is a linear "is this a
+    drawing?" classifier (drawings 1, photos 0): on photos the residual learned from drawings is
+    switched off, so photo search keeps what ConSE does well.
     """
 
     def __init__(self, class_table: torch.Tensor, photo_mean: torch.Tensor, top_k: int = 10,
@@ -44,18 +46,23 @@ class ImageHead(nn.Module):
         )
         nn.init.zeros_(self.residual[-1].weight)
         nn.init.zeros_(self.residual[-1].bias)
+        self.gate = nn.Sequential(nn.LayerNorm(features), nn.Linear(features, 1))
+
+    def gate_logit(self, features: torch.Tensor) -> torch.Tensor:
+        return self.gate(features).squeeze(-1)
 
     def base(self, logits: torch.Tensor) -> torch.Tensor:
         return conse_mix(logits, self.class_table, self.top_k, self.temperature) - self.centring * self.photo_mean
 
     def forward(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        return self.base(logits) + self.residual(features)
+        gate = torch.sigmoid(self.gate_logit(features)).unsqueeze(-1)
+        return self.base(logits) + gate * self.residual(features)
 
 
 class AudioHead(nn.Module):
     """Pooled aisfx block features (512) → the shared space."""
 
-    def __init__(self, features: int = 512, hidden: int = 1024, dropout: float = 0.2):
+    def __init__(self, features: int = 512, hidden: int = 1024, dropout: float = 0.3):
         super().__init__()
         self.net = nn.Sequential(
             nn.LayerNorm(features), nn.Dropout(dropout), nn.Linear(features, hidden), nn.GELU(),

@@ -62,9 +62,10 @@ def _training(meta: dict) -> str:
     c = result["config"]
     best = result["history"][result["best_epoch"]] if result["history"] else {}
     lines = [
-        f"Run `{run}`: {len(result['history'])} epochs of {c['steps_per_epoch']} steps, best epoch "
-        f"{result['best_epoch']} (early stopping, patience {c['patience']}), {result['seconds']:.0f} s "
-        f"of training on the build machine's CPU. Seed {c['seed']}.",
+        f"Run `{run}`: {len(result['history'])} epochs of {c['steps_per_epoch']} steps; best epoch per "
+        f"head {result.get('best_epochs', result['best_epoch'])} (each head early-stopped on its own "
+        f"validation directions, patience {c['patience']}); {result['seconds']:.0f} s of training on "
+        f"the build machine's CPU. Seed {c['seed']}.",
         f"Batch: {c['batch_images']} image items + {c['batch_sounds']} sound items + "
         f"{c['batch_photos']} unlabeled coco-mini **dev** photos. AdamW lr {c['lr']}, weight decay "
         f"{c['weight_decay']}, one-cycle schedule. Memory queue {c['queue_size']} per modality, the "

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from core.evaluation.scorer import score_direction
-from core.model.speech import MIN_SPEECH_FRACTION, MIN_SPEECH_SECONDS, VAD_THRESHOLD, Transcriber, load_audio
+from core.model.speech import (MIN_SPEECH_FRACTION, MIN_SPEECH_SECONDS, VAD_THRESHOLD, Transcriber, load_audio,
+                               spoken_form)
 from core.model.towers import TextTower
 from core.paths import BASELINE_MODEL_DIR
 from core.train.features import FeatureCache, read_jsonl
@@ -54,7 +55,7 @@ def choose(run: str, clips: int = 150, seed: int = 0, log=print) -> dict:
     said = np.zeros_like(acoustic)
     spoken = [k for k, t in enumerate(transcripts) if t.strip()]
     if spoken:
-        said[spoken] = text.embed([transcripts[k] for k in spoken])
+        said[spoken] = text.embed([spoken_form(transcripts[k]) for k in spoken])
     labels = [i["concept"] for i in items]
     table = []
     for weight in WEIGHTS:

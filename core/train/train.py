@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.evaluation.scorer import score_direction
+from core.paths import PROJECT_ROOT
 from core.train.class_table import class_table_for_training
 from core.train.features import COCO_DEV, IMAGE_VIEWS, FeatureCache, read_jsonl
 from core.train.heads import AudioHead, ImageHead, LogitScale, TextHead
@@ -36,6 +37,8 @@ from core.train.losses import MemoryQueue, multimodal_info_nce
 from core.train.workdir import prepared_dir, runs_dir
 
 IMAGE_FEATURES = 1280  # then 1000 logits, in one cached row
+# scikit-image / scikit-learn sample photos (the demo library's photos): more unlabeled photos.
+SAMPLE_PHOTOS = PROJECT_ROOT / "resources" / "demo" / "photos"
 
 
 @dataclass
@@ -53,6 +56,10 @@ class Config:
     queue_size: int = 4096
     hard_negatives: int = 512
     photo_distill: float = 2.0
+    domain_gate: float = 1.0
+    dev_photos: int = 80  # how many coco-mini dev photos training may use (the rest: a photo check)  # weight of the drawing-vs-photo loss that trains the image head's gate
+    image_dropout: float = 0.1
+    audio_dropout: float = 0.3
     # ConSE settings chosen on coco-mini dev (see class_table.py and the README's training notes)
     top_k: int = 20
     conse_temperature: float = 1.5
@@ -118,8 +125,8 @@ class TrimodalHeads(nn.Module):
     def __init__(self, config: Config, class_table: torch.Tensor, photo_mean: torch.Tensor):
         super().__init__()
         self.image = ImageHead(class_table, photo_mean, config.top_k, config.conse_temperature,
-                               config.centring, hidden=config.hidden)
-        self.audio = AudioHead(hidden=config.hidden)
+                               config.centring, hidden=config.hidden, dropout=config.image_dropout)
+        self.audio = AudioHead(hidden=config.hidden, dropout=config.audio_dropout)
         self.text = TextHead() if config.text_head else None
         self.logit_scale = LogitScale()
 
@@ -135,8 +142,9 @@ class TrimodalHeads(nn.Module):
     def forward(self, image_rows, audio_rows, text_rows, photo_rows):
         photo = self.embed_image(photo_rows)
         photo_target = F.normalize(self.image.base(photo_rows[:, IMAGE_FEATURES:]), dim=-1)
+        domain = self.image.gate_logit(torch.cat([image_rows, photo_rows])[:, :IMAGE_FEATURES])
         return (self.embed_image(image_rows), self.embed_audio(audio_rows), self.embed_text(text_rows),
-                photo, photo_target, self.logit_scale())
+                photo, photo_target, domain, self.logit_scale())
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -193,6 +201,41 @@ class Validator:
 
 # --- training --------------------------------------------------------------------------------
 
+class HeadTracker:
+    """Best validation epoch per head. The image head is judged on the directions without audio,
+    the audio head on those with audio; the rest of the state (temperature, text head) goes with
+    the best overall epoch. Training stops when no part has improved for `patience` epochs."""
+
+    PARTS = {"image": "image.", "audio": "audio."}
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best: dict[str, float] = {}
+        self.best_epoch: dict[str, int] = {}
+        self.states: dict[str, dict] = {}
+
+    def update(self, epoch: int, model: nn.Module, scores: dict[str, float], overall: float) -> bool:
+        part_scores = {"all": overall}
+        audio = [v for k, v in scores.items() if "audio" in k]
+        image = [v for k, v in scores.items() if "audio" not in k and "image" in k]
+        if image:
+            part_scores["image"] = float(np.mean(image))
+        if audio:
+            part_scores["audio"] = float(np.mean(audio))
+        for part, score in part_scores.items():
+            if score > self.best.get(part, -float("inf")):
+                self.best[part], self.best_epoch[part] = score, epoch
+                self.states[part] = {k: v.clone() for k, v in model.state_dict().items()}
+        return all(epoch - e >= self.patience for e in self.best_epoch.values())
+
+    def state(self) -> dict:
+        merged = dict(self.states["all"])
+        for part, prefix in self.PARTS.items():
+            if part in self.states:
+                merged.update({k: v for k, v in self.states[part].items() if k.startswith(prefix)})
+        return merged
+
+
 def _gather(tensor: torch.Tensor) -> torch.Tensor:
     if not (dist.is_available() and dist.is_initialized()):
         return tensor
@@ -225,7 +268,8 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
     images, audio, texts = FeatureTable("image"), FeatureTable("audio"), FeatureTable("text")
     concepts: dict[str, int] = {}
     pools = build_pools(read_jsonl(prepared_dir() / "train.jsonl"), images, audio, texts, concepts)
-    photo_keys = [str((COCO_DEV.parent / it["image"]).resolve()) for it in read_jsonl(COCO_DEV)]
+    photo_keys = [str((COCO_DEV.parent / it["image"]).resolve()) for it in read_jsonl(COCO_DEV)][: config.dev_photos]
+    photo_keys += [str(p) for p in sorted(SAMPLE_PHOTOS.glob("*.jpg"))]
     photos = images.rows([k for k in photo_keys if k in images.row]) if config.batch_photos else torch.zeros(0, 2, IMAGE_FEATURES + 1000)
     table = torch.from_numpy(class_table)
     mean = photo_mean(table, photos, config) if len(photos) else torch.zeros(table.shape[1])
@@ -243,19 +287,28 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
     rng = np.random.default_rng(config.seed + 1000 * rank)  # each rank draws its own batches
 
     run_dir = runs_dir(config.run_name)
-    best, best_state, best_epoch, history = -1.0, None, -1, []
+    # Heads are early-stopped one by one: the audio head (≈550 sounds) overfits long before the
+    # image head (≈4,800 pictures) stops improving, so each keeps its own best epoch.
+    tracker = HeadTracker(config.patience)
+    history = []
     started = time.perf_counter()
     for epoch in range(config.max_epochs):
         losses = []
         for _ in range(config.steps_per_epoch):
             batch = _draw(pools, config, rng, images, audio, texts, photos)
-            image_emb, audio_emb, text_emb, photo, photo_target, scale = trained(
+            image_emb, audio_emb, text_emb, photo, photo_target, domain, scale = trained(
                 batch["image"], batch["audio"], batch["text"], batch["photo"])
             embeddings = {"image": image_emb, "audio": audio_emb, "text": text_emb}
             loss, parts = multimodal_info_nce(embeddings, batch["present"], scale, batch["concept"],
                                               queue, config.hard_negatives)
             if len(photo):
                 loss = loss + config.photo_distill * (1 - (photo * photo_target).sum(-1)).mean()
+                # Gate: drawings (rows with an image) → 1, photos → 0, the two classes weighted equally.
+                drawing = batch["present"]["image"]
+                n_photo = len(photo)
+                loss = loss + config.domain_gate * 0.5 * (
+                    F.binary_cross_entropy_with_logits(domain[:-n_photo][drawing], torch.ones(int(drawing.sum())))
+                    + F.binary_cross_entropy_with_logits(domain[-n_photo:], torch.zeros(n_photo)))
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -274,22 +327,19 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
                             "temperature": 1 / float(model.logit_scale().detach()), **scores})
             log(f"epoch {epoch:3d} loss {np.mean(losses):.3f} val R@10 {score:.3f} "
                 f"τ {1 / float(model.logit_scale().detach()):.3f} ({time.perf_counter() - started:.0f} s)")
-            if score > best:
-                best, best_epoch = score, epoch
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}
-            elif epoch - best_epoch >= config.patience:
-                stop[0] = 1
+            stop[0] = float(tracker.update(epoch, model, scores, score))
         if distributed:
             dist.broadcast(stop, 0)
         if stop[0]:
             break
-    result = {"config": asdict(config), "best_epoch": best_epoch, "best_score": best,
+    result = {"config": asdict(config), "best_epoch": tracker.best_epoch.get("all", -1),
+              "best_epochs": tracker.best_epoch, "best_score": tracker.best.get("all", -1.0),
               "seconds": time.perf_counter() - started, "history": history}
     if rank == 0:
-        torch.save({"state": best_state, "config": asdict(config), "class_table": class_table},
+        torch.save({"state": tracker.state(), "config": asdict(config), "class_table": class_table},
                    run_dir / "best.pt")
         (run_dir / "result.json").write_text(json.dumps(result, indent=1))
-        log(f"best epoch {best_epoch}: val R@10 {best:.3f}; saved {run_dir / 'best.pt'}")
+        log(f"best epochs {tracker.best_epoch}; saved {run_dir / 'best.pt'}")
     if distributed:
         dist.barrier()
     return result
