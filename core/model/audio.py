@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from core.model.preprocess import UnreadableInput, l2_normalise
-from core.model.towers import _LazySessions, run_session
+from core.model.towers import _LazySessions, embed_files, run_session
 
 MAX_SECONDS = 60.0
 CENTER_PAD = 1024  # n_fft // 2 of the aisfx front end: frame t is centred on sample t·1024
@@ -158,23 +158,4 @@ class AudioTower:
         return l2_normalise(pooled)
 
     def embed(self, paths: list, batch_size: int = 16) -> tuple[np.ndarray | None, list[str | None]]:
-        """Unreadable files get a zero row and a reason; the rest go on. Vectors is None when no
-        file could be read."""
-        errors: list[str | None] = [None] * len(paths)
-        pooled: dict[int, np.ndarray] = {}
-        for i, path in enumerate(paths):
-            try:
-                pooled[i] = self.pooled_features(path)
-            except UnreadableInput as exc:
-                errors[i] = str(exc)
-            except OSError as exc:
-                errors[i] = f"cannot read file: {exc.strerror or exc}"
-        ready = sorted(pooled)
-        vectors: np.ndarray | None = None
-        for start in range(0, len(ready), batch_size):
-            batch = ready[start : start + batch_size]
-            embedded = self.embed_features(np.stack([pooled[i] for i in batch]))
-            if vectors is None:
-                vectors = np.zeros((len(paths), embedded.shape[1]), np.float32)
-            vectors[batch] = embedded
-        return vectors, errors
+        return embed_files(paths, self.pooled_features, self.embed_features, batch_size)

@@ -18,6 +18,7 @@ import numpy as np
 from core.hashing import file_sha256
 from core.model.audio import AudioTower
 from core.model.preprocess import l2_normalise
+from core.model.speech import spoken_form
 from core.model.towers import ImageTower, TextTower
 from core.paths import BUNDLED_MODEL_DIR
 
@@ -170,7 +171,6 @@ class Embedder:
         transcripts: list[str | None] = [None] * len(paths)
         weight = self.speech_weight
         transcriber = self.transcriber() if weight else None
-        from core.model.speech import spoken_form
 
         if transcriber is not None:
             for i, path in enumerate(paths):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -87,48 +86,36 @@ class Transcript:
 
 # --------------------------------------------------------------------------- audio input
 
-def _resample(waveform: np.ndarray, rate: int) -> np.ndarray:
-    if rate == SAMPLE_RATE:
-        return waveform
-    try:
-        import soxr
-    except ImportError:
-        soxr = None
-    if soxr is not None:
-        return soxr.resample(waveform, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
-    # Plain linear interpolation as a last resort (only when soxr is missing).
-    n_out = int(round(len(waveform) * SAMPLE_RATE / rate))
-    x_old = np.arange(len(waveform)) / rate
-    x_new = np.arange(n_out) / SAMPLE_RATE
-    return np.interp(x_new, x_old, waveform).astype(np.float32)
+# Transcripts cover the first ten minutes: enough for a voice memo, and a two-hour recording
+# is not decoded into memory whole.
+MAX_TRANSCRIBED_SECONDS = 600.0
 
 
 def load_audio(path: Union[str, os.PathLike]) -> np.ndarray:
-    """Mono float32 at 16 kHz. soundfile first (wav/flac/ogg/mp3 with libsndfile ≥ 1.1), then
-    faster-whisper's PyAV decoder for anything else (m4a, …). Raises AudioDecodeError."""
+    """Mono float32 at 16 kHz through the audio tower's decoder (soundfile + soxr), with
+    faster-whisper's PyAV decoder as a fallback for other formats (m4a, …). Raises AudioDecodeError."""
+    from core.model.audio import load_waveform
+    from core.model.preprocess import UnreadableInput
+
     path = Path(path)
     if not path.is_file():
         raise AudioDecodeError(f"cannot read audio {path}: not a readable file")
     try:
-        import soundfile as sf
-
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-        waveform = data.mean(axis=1)
-        return _resample(np.ascontiguousarray(waveform, dtype=np.float32), int(rate))
-    except Exception as first_error:  # noqa: BLE001 - try the second decoder, then report both
+        return load_waveform(path, SAMPLE_RATE, MAX_TRANSCRIBED_SECONDS)
+    except UnreadableInput as first_error:
         try:
             from faster_whisper.audio import decode_audio
         except ImportError:
             raise AudioDecodeError(f"cannot decode audio {path}: {first_error}") from None
         try:
             waveform = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
-        except Exception as second_error:  # noqa: BLE001
+        except Exception as second_error:  # noqa: BLE001 - PyAV raises many kinds
             raise AudioDecodeError(
                 f"cannot decode audio {path}: {first_error}; PyAV: {second_error}"
             ) from None
         if waveform.size == 0:
             raise AudioDecodeError(f"cannot decode audio {path}: no audio samples")
-        return waveform.astype(np.float32)
+        return waveform[: int(MAX_TRANSCRIBED_SECONDS * SAMPLE_RATE)].astype(np.float32)
 
 
 def _as_waveform(audio) -> np.ndarray:

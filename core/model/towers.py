@@ -32,6 +32,29 @@ def run_session(session, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {o.name: value for o, value in zip(session.get_outputs(), outputs)}
 
 
+def embed_files(paths: list, load, embed_batch, batch_size: int) -> tuple[np.ndarray | None, list[str | None]]:
+    """`load` each file, then `embed_batch` the loaded arrays in batches. A file that cannot be read
+    gets a zero row and its reason; the rest go on. Vectors is None when no file could be read."""
+    errors: list[str | None] = [None] * len(paths)
+    loaded: dict[int, np.ndarray] = {}
+    for i, path in enumerate(paths):
+        try:
+            loaded[i] = load(path)
+        except UnreadableInput as exc:
+            errors[i] = str(exc)
+        except OSError as exc:
+            errors[i] = f"cannot read file: {exc.strerror or exc}"
+    ready = sorted(loaded)
+    vectors: np.ndarray | None = None
+    for start in range(0, len(ready), batch_size):
+        batch = ready[start : start + batch_size]
+        embedded = embed_batch(np.stack([loaded[i] for i in batch]))
+        if vectors is None:
+            vectors = np.zeros((len(paths), embedded.shape[1]), np.float32)
+        vectors[batch] = embedded
+    return vectors, errors
+
+
 class _LazySessions:
     """ONNX sessions load on first use (start-up stays fast) and are shared by worker threads."""
 
@@ -109,23 +132,5 @@ class ImageTower:
             return l2_normalise(run_session(self._sessions.get(self.head), outputs)["embedding"])
         return l2_normalise(outputs["features"])
 
-    def embed(self, paths: list, batch_size: int = 16) -> tuple[np.ndarray, list[str | None]]:
-        """Unreadable files get a zero row and a reason; the rest of the batch goes on."""
-        errors: list[str | None] = [None] * len(paths)
-        arrays: dict[int, np.ndarray] = {}
-        for i, path in enumerate(paths):
-            try:
-                arrays[i] = self.preprocess(path)
-            except UnreadableInput as exc:
-                errors[i] = str(exc)
-            except OSError as exc:
-                errors[i] = f"cannot read file: {exc.strerror or exc}"
-        ready = sorted(arrays)
-        vectors: np.ndarray | None = None
-        for start in range(0, len(ready), batch_size):
-            batch = ready[start : start + batch_size]
-            embedded = self.embed_pixels(np.stack([arrays[i] for i in batch]))
-            if vectors is None:
-                vectors = np.zeros((len(paths), embedded.shape[1]), np.float32)
-            vectors[batch] = embedded
-        return vectors, errors
+    def embed(self, paths: list, batch_size: int = 16) -> tuple[np.ndarray | None, list[str | None]]:
+        return embed_files(paths, self.preprocess, self.embed_pixels, batch_size)

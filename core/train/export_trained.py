@@ -18,15 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from core.hashing import file_sha256
 from core.model import Embedder
 from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR
 from core.train import export_audio_trunk
 from core.train.export_baseline import _legacy_exporter_quiet
-from core.train.features import IMAGE_VIEWS, FeatureCache
-from core.train.heads import AudioHead, ImageHead, TextHead
+from core.train.features import FeatureCache
 from core.train.train import IMAGE_FEATURES, Config, TrimodalHeads
 from core.train.workdir import runs_dir
 

@@ -276,7 +276,7 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
     mean = photo_mean(table, photos, config) if len(photos) else torch.zeros(table.shape[1])
     model = TrimodalHeads(config, table, mean)
     if rank == 0:
-        log(f"pools: " + ", ".join(f"{k} {len(v)}" for k, v in pools.items()) + f", photos {len(photos)}, "
+        log("pools: " + ", ".join(f"{k} {len(v)}" for k, v in pools.items()) + f", photos {len(photos)}, "
             f"concepts {len(concepts)}, world {world}")
     trained = nn.parallel.DistributedDataParallel(model) if distributed else model
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)

@@ -88,13 +88,21 @@ def is_done(name: str) -> bool:
     return (workdir.sources_dir(name) / ".done").exists()
 
 
-def fetch_deb(name: str, pkg: str) -> Path:
+def _fetch_dirs(name: str) -> tuple[Path, Path, Path | None]:
+    """(base, root, download folder); the download folder is None when the source is extracted."""
     base = workdir.sources_dir(name)
     root = base / "root"
     if (base / ".done").exists():
-        return root
+        return base, root, None
     dl = base / "download"
     dl.mkdir(exist_ok=True)
+    return base, root, dl
+
+
+def fetch_deb(name: str, pkg: str) -> Path:
+    base, root, dl = _fetch_dirs(name)
+    if dl is None:
+        return root
     debs = list(dl.glob(f"{pkg}_*.deb"))
     if not debs:
         log(f"  apt-get download {pkg}")
@@ -114,12 +122,9 @@ def fetch_deb(name: str, pkg: str) -> Path:
 
 
 def fetch_wheel(name: str, req: str) -> Path:
-    base = workdir.sources_dir(name)
-    root = base / "root"
-    if (base / ".done").exists():
+    base, root, dl = _fetch_dirs(name)
+    if dl is None:
         return root
-    dl = base / "download"
-    dl.mkdir(exist_ok=True)
     files = list(dl.glob("*.whl")) + list(dl.glob("*.tar.gz")) + list(dl.glob("*.zip"))
     if not files:
         log(f"  pip download --no-deps {req}")
