@@ -114,3 +114,52 @@ def test_resampling_to_16k(tmp_path):
     assert abs(waveform.size - SAMPLE_RATE) <= 2
     spectrum = np.abs(np.fft.rfft(waveform))
     assert abs(np.argmax(spectrum) * SAMPLE_RATE / waveform.size - 440) < 3
+
+
+def test_encoder_features_read_the_voiced_span(transcriber, spoken_sentence):
+    """Pooled Whisper encoder states (the speech head's input) come from the voiced span only, so
+    seconds of silence around a memo barely change them, while another sentence does."""
+    waveform = load_audio(spoken_sentence)
+    features = transcriber.encoder_features(waveform)
+    assert features.shape == (768,) and features.dtype == np.float32 and np.isfinite(features).all()
+    silence = np.zeros(2 * SAMPLE_RATE, np.float32)
+    padded = transcriber.encoder_features(np.concatenate([silence, waveform, silence]))
+    other = subprocess.run(["espeak-ng", "-v", "en-gb", "--stdout", "The train to the coast leaves at noon."],
+                           check=True, capture_output=True).stdout
+    import io
+
+    import soundfile
+    import soxr
+
+    samples, rate = soundfile.read(io.BytesIO(other), dtype="float32")
+    different = transcriber.encoder_features(soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32))
+
+    def cosine(a, b):
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    assert cosine(features, padded) > 0.97
+    assert cosine(features, padded) > cosine(features, different) + 0.02
+
+
+def test_transcripts_carry_encoder_features_only_when_asked(transcriber, spoken_sentence):
+    transcriber.with_encoder_features = False
+    assert transcriber.transcribe(spoken_sentence).encoder_features is None
+    transcriber.with_encoder_features = True
+    try:
+        assert transcriber.transcribe(spoken_sentence).encoder_features.shape == (768,)
+        silence = np.zeros(3 * SAMPLE_RATE, np.float32)
+        assert transcriber.transcribe(silence).encoder_features is None  # gated: nothing was said
+    finally:
+        transcriber.with_encoder_features = False
+
+
+def test_readings_are_weighted_best_first(transcriber, spoken_sentence):
+    result = transcriber.transcribe(spoken_sentence)
+    texts, weights = zip(*result.hypotheses)
+    assert result.text == texts[0] and len(texts) == speech.HYPOTHESES
+    assert sum(weights) == pytest.approx(1.0, abs=1e-6) and all(w >= 0 for w in weights)
+    assert weights[0] == max(weights)
+    single = speech.Transcriber(threads=2, hypotheses=1).readings(load_audio(spoken_sentence))
+    assert len(single) == 1 and single[0][1] == 1.0
+    right = sum(word in set(words(single[0][0])) for word in words(SENTENCE))
+    assert right >= 0.7 * len(words(SENTENCE)), single

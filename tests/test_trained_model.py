@@ -45,24 +45,31 @@ def test_trained_model_has_its_own_id_and_all_towers():
 def test_runtime_embeds_all_three_modalities_without_torch():
     code = f"""
 import sys
+from pathlib import Path
 from core.model import Embedder
 e = Embedder(transcribe=False)
-t = e.embed_text(["a dog barking", "a cow mooing"])
+sounds = sorted(Path({str(DEMO / 'sounds')!r}).glob("*.ogg"))
+names = ["a " + p.stem.replace("_", " ") for p in sounds]
+t = e.embed_text(names)
 i = e.embed_image([{str(DEMO / 'photos' / 'coffee.jpg')!r}])
-a = e.embed_audio([{str(DEMO / 'sounds' / 'dog.ogg')!r}, {str(DEMO / 'sounds' / 'cow.ogg')!r}])
+a = e.embed_audio(sounds)
 import numpy as np
 for emb in (t, i, a):
     assert all(err is None for err in emb.errors), emb.errors
     assert np.allclose(np.linalg.norm(emb.vectors, axis=1), 1, atol=1e-4)
 s = a.vectors @ t.vectors.T
-print(s[0, 0] > s[0, 1])
+ranks = [1 + int((s[k] > s[k, k]).sum()) for k in range(len(sounds))]
+print(len(sounds), np.mean(ranks), sum(r == 1 for r in ranks))
 assert "torch" not in sys.modules, "the runtime imported torch"
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    # the dog recording is closer to "a dog barking" than to "a cow mooing" (the cow recording is
-    # not reliably the other way round: see the sound metrics in the model card)
-    assert done.stdout.split() == ["True"], done.stdout
+    # Each demo recording ranks the names of all of them: far better than chance (mean rank
+    # (n + 1) / 2, one first place), though not perfect (see the sound metrics in the model card).
+    count, mean_rank, first = done.stdout.split()
+    assert int(count) >= 6
+    assert float(mean_rank) <= 0.6 * (int(count) + 1) / 2, done.stdout
+    assert int(first) >= 3, done.stdout
 
 
 def test_head_export_parity(tmp_path):
@@ -84,3 +91,34 @@ def test_head_export_parity(tmp_path):
                          tmp_path / "audio_head.onnx", log=lambda *_: None)
     assert report["fp32_min_cosine"] >= 0.99
     assert report["int8"] == (report["int8_min_cosine"] >= 0.99)
+
+
+KNOWN_WORDS = ["umbrella", "guitar", "bicycle", "window", "rocket", "kitten", "telephone", "butterfly", "tomato"]
+
+
+def test_speech_head_hears_words_of_its_vocabulary(tmp_path):
+    """A voice the head never trained on (espeak-ng en-gb-x-rp, female variant, slow) says words of
+    the training vocabulary. Whisper misreads several of these ("Bye." for "bicycle"); the speech
+    head alone, and the full speech vector (acoustic + readings + speech head), find most."""
+    import shutil
+
+    pytest.importorskip("faster_whisper")
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not on PATH")
+    embedder = Embedder(BUNDLED_MODEL_DIR)
+    if embedder.transcriber() is None:
+        pytest.skip(embedder.speech_status)
+    assert (embedder.config.get("speech") or {}).get("head"), "the bundled model has no speech head"
+    paths = []
+    for word in KNOWN_WORDS:
+        path = tmp_path / f"{word}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-gb-x-rp+f4", "-s", "125", "-w", str(path), word], check=True,
+                       capture_output=True)
+        paths.append(path)
+    parts = embedder.speech_parts(paths)
+    words = embedder.embed_text(KNOWN_WORDS).vectors
+    assert (np.abs(parts.phonetic).sum(1) > 0).all(), "every word should pass the speech gate"
+    heard = (parts.phonetic @ words.T).argmax(1)
+    assert (heard == np.arange(len(KNOWN_WORDS))).sum() >= 7, [KNOWN_WORDS[i] for i in heard]
+    combined = (embedder.embed_audio(paths).vectors @ words.T).argmax(1)
+    assert (combined == np.arange(len(KNOWN_WORDS))).sum() >= 7, [KNOWN_WORDS[i] for i in combined]

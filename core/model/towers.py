@@ -15,7 +15,7 @@ import numpy as np
 from core.model.preprocess import UnreadableInput, l2_normalise, mean_pool, preprocess_image
 
 
-def _onnx_session(path: Path, threads: int | None):
+def onnx_session(path: Path, threads: int | None):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -66,7 +66,7 @@ class _LazySessions:
     def get(self, path: Path):
         with self._lock:
             if path not in self._sessions:
-                self._sessions[path] = _onnx_session(path, self._threads)
+                self._sessions[path] = onnx_session(path, self._threads)
             return self._sessions[path]
 
 

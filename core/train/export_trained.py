@@ -32,6 +32,7 @@ NAME = "trimodal-bind-lite"
 VERSION = 2
 OPSET = 17
 PARITY = 0.99
+SPEECH_HEAD = "speech_head.onnx"
 COPIED = ("text_trunk.onnx", "tokenizer.json", "image_trunk.onnx", "imagenet_classes.tsv")
 
 
@@ -133,6 +134,13 @@ def export(run: str, out: Path = BUNDLED_MODEL_DIR, speech: dict | None = None, 
     files = [*COPIED, "image_head.onnx", export_audio_trunk.TRUNK_FILE, "audio_head.onnx"]
     if text_head:
         files.append(text_head)
+    if (runs_dir(run) / "speech_head.pt").exists():
+        from core.train.speech_head import load_head, sample_features
+
+        reports.append(export_head(load_head(run), {"features": sample_features()}, out / SPEECH_HEAD, log))
+        files.append(SPEECH_HEAD)
+        # The weights stay as the run chose them (core.train.speech_weight, rerun on the export).
+        speech = {"phonetic_weight": 1.0, **(speech or {}), "head": SPEECH_HEAD}
     meta = {
         "name": NAME, "version": VERSION, "dim": int(model.image.class_table.shape[1]),
         "trained_run": run,

@@ -27,7 +27,8 @@ Weights shipped in this folder:
   CC BY 4.0** (Copyright (c) 2022 A.B. Ma and A. Lerch), from the PyPI package `aisfx` 0.1.2.
   Frozen; exported to ONNX with its mel front end inside the graph.
 - ImageNet class names: WordNet lemmas (WordNet licence) from the `timm` wheel's data files.
-- The heads (`image_head.onnx`, `audio_head.onnx`) are ours, trained on the sources below.
+- The heads (`image_head.onnx`, `audio_head.onnx`, `speech_head.onnx`) are ours, trained on the
+  sources below.
 
 Used at run time but not stored here:
 - **Whisper tiny.en** (OpenAI, MIT) in CTranslate2 format from the PyPI package
@@ -73,7 +74,21 @@ def _training(meta: dict) -> str:
         f"distillation weight {c['photo_distill']}. ConSE top-k {c['top_k']}, softmax temperature "
         f"{c['conse_temperature']}, photo-mean centring {c['centring']}. Text head: "
         f"{'residual' if c['text_head'] else 'identity (frozen MiniLM)'}.",
+        f"Sounds without a picture of their own are paired with a random drawing of the same concept "
+        f"(probability {c.get('sound_images', 0)}); the audio head subtracts {c.get('audio_centring', 0)} × "
+        f"the mean embedding of the training sounds; weights averaged per step (EMA decay {c.get('ema', 0)}), "
+        f"and the averaged weights are validated and saved.",
     ]
+    speech_path = runs_dir(run) / "speech_head.json"
+    if speech_path.exists():
+        speech = json.loads(speech_path.read_text())
+        best_speech = speech["validation"]
+        lines.append(
+            f"Speech head: {speech['clips']} espeak-ng clips of {speech['texts']} training texts (one seeded "
+            f"augmentation each: as is, 8 kHz band, or noise), symmetric InfoNCE against the texts' MiniLM "
+            f"embeddings; best epoch {speech['best_epoch']} on held-out human Art4Apps words (speech→text R@1 "
+            f"{best_speech['R@1']:.3f}, R@10 {best_speech['R@10']:.3f}; words it never heard: R@1 "
+            f"{best_speech['unseen words R@1']:.3f}).")
     if best:
         lines.append(f"Learned InfoNCE temperature at the best epoch: {best['temperature']:.4f}; "
                      f"validation mean R@10 {best['score']:.3f}.")
@@ -120,9 +135,13 @@ LanguageBind does). Each modality is preprocess → frozen trunk (ONNX) → head
   {audio['block_samples']} samples every {audio['hop_samples']} → `audio_trunk.onnx` (aisfx; STFT,
   96-band mel and log inside the graph; 512-d per block) → {audio['pooling']} pooling over blocks →
   `audio_head.onnx` (MLP).
-- **speech**: a recording that Silero VAD finds mostly speech is transcribed by Whisper tiny.en;
-  its transcript's text embedding is added to the acoustic embedding with weight
-  {speech.get('transcript_weight', 0)} and the sum re-normalised. {speech.get('rule', '')}
+- **speech**: a recording that Silero VAD finds mostly speech is transcribed by Whisper tiny.en
+  (beam search; the 5 best readings' text embeddings weighted by softmax(0.5 · log p)), and
+  Whisper's encoder states over the voiced span (mean and max, 768-d) go through
+  {'`' + speech['head'] + '`' if speech.get('head') else 'no speech head'} (an MLP trained on
+  espeak-ng words of the training vocabulary, `core/train/speech_head.py`). The vector is
+  normalise(acoustic + {speech.get('transcript_weight', 0)} · readings + {speech.get('phonetic_weight', 0)} · speech head).
+  {speech.get('rule', '')} Weights chosen on {speech.get('chosen_on', 'a development set')}.
 
 ## Training
 

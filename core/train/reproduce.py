@@ -36,10 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, float] = {}
     if not args.skip_data:
         _stage("data preparation and rendering", ["core.train.data.prepare"], times)
+        _stage("spoken words", ["core.train.data.spoken_words"], times)
     _stage("feature caching", ["core.train.features"], times)
     _stage("training", ["core.train.train", "--run-name", args.run_name], times)
-    _stage("speech rule", ["core.train.speech_weight", "--run-name", args.run_name], times)
+    _stage("speech head features", ["core.train.speech_head", "features"], times)
+    _stage("speech head training", ["core.train.speech_head", "train", "--run", args.run_name], times)
     _stage("export", ["core.train.export_trained", "--run", args.run_name, "--out", str(args.out)], times)
+    _stage("speech weights", ["core.train.speech_weight", "--model", str(args.out), "--run", args.run_name], times)
     _stage("evaluation", ["core.train.record_metrics", "--model", str(args.out)], times)
     _stage("model card", ["core.train.model_card", "--model", str(args.out)], times)
     times["total"] = round(sum(times.values()), 1)
