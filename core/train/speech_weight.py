@@ -25,8 +25,8 @@ from core.paths import BUNDLED_MODEL_DIR
 from core.train.features import read_jsonl
 from core.train.workdir import prepared_dir, runs_dir
 
-TRANSCRIPT_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0)
-PHONETIC_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0)
+TRANSCRIPT_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
+PHONETIC_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
 def validation_recordings(folder: Path) -> list[dict]:
