@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from core.model.preprocess import UnreadableInput, l2_normalise
-from core.model.towers import _LazySessions, embed_files, run_session
+from core.model.towers import LazySessions, embed_files, run_session
 
 MAX_SECONDS = 60.0
 CENTER_PAD = 1024  # n_fft // 2 of the aisfx front end: frame t is centred on sample t·1024
@@ -129,7 +129,7 @@ class AudioTower:
         self.sample_rate, self.block_samples, self.hop_samples = int(sample_rate), int(block_samples), int(hop_samples)
         self.max_blocks, self.pooling, self.max_seconds = int(max_blocks), pooling, float(max_seconds)
         self.batch_blocks, self.keep_tail = int(batch_blocks), bool(keep_tail)
-        self._sessions = _LazySessions(threads)
+        self._sessions = LazySessions(threads)
 
     def load(self, path: str | Path) -> np.ndarray:
         return load_waveform(path, self.sample_rate, self.max_seconds)

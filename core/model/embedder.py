@@ -19,7 +19,7 @@ from core.hashing import file_sha256
 from core.model.audio import AudioTower
 from core.model.preprocess import l2_normalise
 from core.model.speech import spoken_form
-from core.model.towers import ImageTower, TextTower, onnx_session, run_session
+from core.model.towers import ImageTower, LazySessions, TextTower, run_session
 from core.paths import BUNDLED_MODEL_DIR
 
 
@@ -109,7 +109,9 @@ class Embedder:
         self.model_id = self._verify_files()
         self.towers: dict[Modality, object] = self._build_towers(threads)
         head = (self.config.get("speech") or {}).get("head")
-        self._speech_head = onnx_session(self._file(head), threads) if head and transcribe else None
+        # Loaded on first use, like the towers' sessions: start-up stays fast.
+        self._speech_head = self._file(head) if head and transcribe else None
+        self._speech_sessions = LazySessions(threads)
 
     def _file(self, name: str | None) -> Path | None:
         return self.model_dir / name if name else None
@@ -212,11 +214,12 @@ class Embedder:
             decoded = {i: self._transcript(transcriber, path) for i, path in enumerate(paths) if errors[i] is None}
             for i, transcript in decoded.items():
                 transcripts[i] = transcript.text
-                said[i] = self._readings_vector(transcript.hypotheses or [(transcript.text, 1.0)])
+            self._add_readings(said, decoded)
             heard = [i for i, t in decoded.items() if t.encoder_features is not None]
             if heard:
                 states = np.stack([decoded[i].encoder_features for i in heard])
-                phonetic[heard] = l2_normalise(run_session(self._speech_head, {"features": states})["embedding"])
+                session = self._speech_sessions.get(self._speech_head)
+                phonetic[heard] = l2_normalise(run_session(session, {"features": states})["embedding"])
         return SpeechParts(acoustic, said, phonetic, transcripts, errors)
 
     # -- speech ---------------------------------------------------------------------------------
@@ -247,14 +250,19 @@ class Embedder:
             return "transcripts off"
         return self._transcriber_error or "transcripts on (Whisper, offline)"
 
-    def _readings_vector(self, hypotheses: list[tuple[str, float]]) -> np.ndarray:
-        """The weighted mean of the readings' text embeddings, as a unit vector (zero if nothing was said)."""
-        readings = [(spoken_form(text), weight) for text, weight in hypotheses if text.strip()]
-        if not readings:
-            return np.zeros(self.dim, np.float32)
-        vectors = self.embed_text([text for text, _ in readings]).vectors
-        mean = (np.array([w for _, w in readings], np.float32)[:, None] * vectors).sum(0)
-        return l2_normalise(mean[None])[0]
+    def _add_readings(self, said: np.ndarray, decoded: dict) -> None:
+        """said[i] ← the weighted mean of clip i's readings' text embeddings, as a unit vector
+        (left zero where nothing was said). All readings of the batch go through one text call."""
+        rows, texts, weights = [], [], []
+        for i, transcript in decoded.items():
+            for text, weight in transcript.hypotheses or [(transcript.text, 1.0)]:
+                if text.strip():
+                    rows.append(i), texts.append(spoken_form(text)), weights.append(weight)
+        if not texts:
+            return
+        np.add.at(said, rows, self.embed_text(texts).vectors * np.array(weights, np.float32)[:, None])
+        spoken = sorted(set(rows))
+        said[spoken] = l2_normalise(said[spoken])
 
     @staticmethod
     def _transcript(transcriber, path):

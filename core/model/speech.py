@@ -180,9 +180,11 @@ def speech_fraction(waveform_16k: np.ndarray, threshold: float = VAD_THRESHOLD) 
     waveform = _as_waveform(waveform_16k)
     if waveform.size == 0:
         return 0.0
-    segments = speech_segments(waveform, threshold)
-    covered = sum(s["end"] - s["start"] for s in segments)
-    return float(min(1.0, covered / waveform.size))
+    return _covered(speech_segments(waveform, threshold), waveform.size)
+
+
+def _covered(segments: list[dict], samples: int) -> float:
+    return float(min(1.0, sum(s["end"] - s["start"] for s in segments) / samples)) if samples else 0.0
 
 
 def is_mostly_speech(
@@ -200,10 +202,12 @@ def is_mostly_speech(
     return fraction >= min_fraction or (fraction * seconds >= min_seconds)
 
 
-def voiced_span(waveform_16k: np.ndarray) -> np.ndarray:
-    """The clip from the first to the last VAD speech segment, with ENCODER_MARGIN_SECONDS on each
-    side, at most ENCODER_MAX_SECONDS long; the whole clip (capped) when VAD finds nothing."""
-    segments = speech_segments(waveform_16k)
+def voiced_span(waveform_16k: np.ndarray, segments: list[dict] | None = None) -> np.ndarray:
+    """The clip from the first to the last VAD speech segment (`segments`, found here if not
+    given), with ENCODER_MARGIN_SECONDS on each side, at most ENCODER_MAX_SECONDS long; the whole
+    clip (capped) when VAD finds nothing."""
+    if segments is None:
+        segments = speech_segments(waveform_16k)
     margin = int(ENCODER_MARGIN_SECONDS * SAMPLE_RATE)
     start = max(0, segments[0]["start"] - margin) if segments else 0
     end = min(waveform_16k.size, segments[-1]["end"] + margin) if segments else waveform_16k.size
@@ -268,16 +272,18 @@ class Transcriber:
         self.hypotheses = hypotheses
         # Set by callers that have a speech head (the Embedder); plain transcription skips it.
         self.with_encoder_features = False
+        self._prompt = None
 
     def transcribe(self, audio, force: bool = False) -> Transcript:
         waveform = _as_waveform(audio)
         seconds = waveform.size / SAMPLE_RATE
-        fraction = speech_fraction(waveform) if waveform.size else 0.0
+        segments = speech_segments(waveform) if waveform.size else []  # one VAD pass for gate and span
+        fraction = _covered(segments, waveform.size)
         if not force and not is_mostly_speech(waveform, fraction):
             return Transcript("", None, fraction, seconds)
         hypotheses = self.readings(waveform)
-        return Transcript(hypotheses[0][0], "en", fraction, seconds,
-                          self.encoder_features(waveform) if self.with_encoder_features else None, hypotheses)
+        features = self.encoder_features(waveform, segments) if self.with_encoder_features else None
+        return Transcript(hypotheses[0][0], "en", fraction, seconds, features, hypotheses)
 
     def readings(self, waveform: np.ndarray) -> list[tuple[str, float]]:
         """What was said, as the `hypotheses` best beam-search readings weighted by
@@ -288,11 +294,9 @@ class Transcriber:
         if self.hypotheses <= 1 or waveform.size > ENCODER_MAX_SECONDS * SAMPLE_RATE:
             return [(self.decode_text(waveform), 1.0)]
         from faster_whisper.audio import pad_or_trim
-        from faster_whisper.tokenizer import Tokenizer
 
         model = self.model
-        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
-        prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+        tokenizer, prompt = self._english_prompt()
         encoded = model.encode(pad_or_trim(model.feature_extractor(waveform)))
         result = model.model.generate(encoded, [prompt], beam_size=self.hypotheses, num_hypotheses=self.hypotheses,
                                       return_scores=True, max_length=MAX_HYPOTHESIS_TOKENS, suppress_blank=True,
@@ -304,7 +308,17 @@ class Transcriber:
         weights /= weights.sum()
         return sorted(((text, float(w)) for text, w in zip(texts, weights)), key=lambda reading: -reading[1])
 
-    def encoder_features(self, waveform: np.ndarray) -> np.ndarray:
+    def _english_prompt(self):
+        """(tokenizer, decoder prompt) for English transcription without timestamps, built once."""
+        if self._prompt is None:
+            from faster_whisper.tokenizer import Tokenizer
+
+            tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
+                                  language="en")
+            self._prompt = (tokenizer, self.model.get_prompt(tokenizer, [], without_timestamps=True))
+        return self._prompt
+
+    def encoder_features(self, waveform: np.ndarray, segments: list[dict] | None = None) -> np.ndarray:
         """Whisper's encoder states over the clip's voiced span, mean- and max-pooled (2 × 384).
 
         Whisper was trained on 30 s windows, but its encoder also runs on the span alone (a
@@ -313,7 +327,7 @@ class Transcriber:
         space. Training (core.train.speech_head) calls this same function on its clips."""
         import ctranslate2
 
-        span = voiced_span(_as_waveform(waveform))
+        span = voiced_span(_as_waveform(waveform), segments)
         mel = self.model.feature_extractor(span)
         frames = max(2, min(mel.shape[-1], ENCODER_MAX_FRAMES))
         frames -= frames % 2  # the encoder's stride-2 convolution

@@ -15,7 +15,7 @@ import numpy as np
 from core.model.preprocess import UnreadableInput, l2_normalise, mean_pool, preprocess_image
 
 
-def onnx_session(path: Path, threads: int | None):
+def _onnx_session(path: Path, threads: int | None):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -55,7 +55,7 @@ def embed_files(paths: list, load, embed_batch, batch_size: int) -> tuple[np.nda
     return vectors, errors
 
 
-class _LazySessions:
+class LazySessions:
     """ONNX sessions load on first use (start-up stays fast) and are shared by worker threads."""
 
     def __init__(self, threads: int | None):
@@ -66,7 +66,7 @@ class _LazySessions:
     def get(self, path: Path):
         with self._lock:
             if path not in self._sessions:
-                self._sessions[path] = onnx_session(path, self._threads)
+                self._sessions[path] = _onnx_session(path, self._threads)
             return self._sessions[path]
 
 
@@ -77,7 +77,7 @@ class TextTower:
         self._tokenizer_path = Path(tokenizer)
         self._max_tokens = max_tokens
         self._tokenizer = None
-        self._sessions = _LazySessions(threads)
+        self._sessions = LazySessions(threads)
         self._lock = threading.Lock()
 
     def tokenizer(self):
@@ -118,7 +118,7 @@ class ImageTower:
                  pixel_range=(-1.0, 1.0), mode: str = "crop", threads: int | None = None):
         self.trunk, self.head = Path(trunk), Path(head) if head else None
         self.resize, self.crop, self.pixel_range, self.mode = resize, crop, tuple(pixel_range), mode
-        self._sessions = _LazySessions(threads)
+        self._sessions = LazySessions(threads)
 
     def preprocess(self, path: str | Path) -> np.ndarray:
         return preprocess_image(path, self.resize, self.crop, self.pixel_range, self.mode)

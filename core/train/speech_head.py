@@ -36,11 +36,16 @@ AUGMENTATIONS = ("clean", "band8k", "noise")
 FEATURES_FILE = "speech_encoder.npz"
 
 
-def augment(waveform: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+def telephone_band(waveform_16k: np.ndarray) -> np.ndarray:
+    """A 16 kHz clip as an 8 kHz recording would sound: down to 8 kHz and back."""
     import soxr
 
-    if kind == "band8k":  # telephone-band recordings (fsdd-like): down to 8 kHz and back
-        waveform = soxr.resample(soxr.resample(waveform, 16000, 8000), 8000, 16000)
+    return soxr.resample(soxr.resample(waveform_16k, 16000, 8000), 8000, 16000)
+
+
+def augment(waveform: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+    if kind == "band8k":
+        waveform = telephone_band(waveform)
     elif kind == "noise":
         power = float(np.mean(waveform ** 2)) + 1e-10
         snr_db = rng.uniform(15, 35)
@@ -90,55 +95,60 @@ def unseen_word_clips() -> list[dict]:
             for kind in ("clean", "band8k")]
 
 
-def _features_worker(args):
-    clips, worker = args
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from core.model.speech import Transcriber, load_audio
+_worker_transcriber = None
 
-    transcriber = Transcriber(threads=1)
+
+def _start_worker() -> None:
+    global _worker_transcriber
+    from core.model.speech import Transcriber
+
+    _worker_transcriber = Transcriber(threads=1)  # one per process, loaded once
+
+
+def _features_of(clips: list[dict]) -> dict[str, np.ndarray]:
+    from core.model.speech import load_audio
+
     out = {}
     for clip in clips:
         rng = np.random.default_rng(zlib.crc32(clip["key"].encode()))
         try:
             waveform = augment(load_audio(clip["audio"]), clip["augmentation"], rng)
-            out[clip["key"]] = transcriber.encoder_features(waveform)
+            out[clip["key"]] = _worker_transcriber.encoder_features(waveform)
         except Exception as exc:  # noqa: BLE001 - one bad clip is recorded and skipped
             print(f"  skipped {clip['audio']}: {exc}", flush=True)
     return out
 
 
-def compute_features(workers: int = 2) -> dict[str, np.ndarray]:
-    """Pooled encoder states for every training and validation clip; cached, only new keys run."""
+def compute_features(workers: int = 2, chunk: int = 500, save_every: int = 10_000) -> dict[str, np.ndarray]:
+    """Pooled encoder states for every training and validation clip; cached, only new keys run.
+    The cache is rewritten (whole, then renamed) every `save_every` clips: a killed run resumes."""
     from concurrent.futures import ProcessPoolExecutor
 
     path = features_dir() / FEATURES_FILE
     cached = dict(np.load(path)) if path.exists() else {}
     clips = training_clips() + validation_clips("stopping") + validation_clips("weights") + unseen_word_clips()
     todo = [c for c in clips if c["key"] not in cached]
-    started = time.perf_counter()
-    chunk = 500
-    for offset in range(0, len(todo), chunk * workers):
-        parts = [(todo[offset + w * chunk: offset + (w + 1) * chunk], w) for w in range(workers)]
-        with ProcessPoolExecutor(workers) as pool:
-            for result in pool.map(_features_worker, [p for p in parts if p[0]]):
-                cached.update(result)
-        partial = path.with_suffix(".partial.npz")
-        np.savez(partial, **cached)  # saved per round (whole, then renamed): a killed run resumes
-        os.replace(partial, path)
-        print(f"  {min(offset + chunk * workers, len(todo))}/{len(todo)} clips "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)
+    started, done, unsaved = time.perf_counter(), 0, 0
+    with ProcessPoolExecutor(workers, initializer=_start_worker) as pool:
+        for result in pool.map(_features_of, [todo[i: i + chunk] for i in range(0, len(todo), chunk)]):
+            cached.update(result)
+            done, unsaved = done + chunk, unsaved + chunk
+            if unsaved >= save_every or done >= len(todo):
+                partial = path.with_suffix(".partial.npz")
+                np.savez(partial, **cached)
+                os.replace(partial, path)
+                unsaved = 0
+                print(f"  {min(done, len(todo))}/{len(todo)} clips ({time.perf_counter() - started:.0f} s)", flush=True)
     return cached
 
 
 # --- training --------------------------------------------------------------------------------
 
 def _text_vectors(texts: list[str]) -> dict[str, np.ndarray]:
-    from core.model.towers import TextTower
-    from core.paths import BASELINE_MODEL_DIR  # the same frozen MiniLM as the bundled model
+    from core.train.features import text_embeddings
 
     unique = sorted(set(texts))
-    tower = TextTower(BASELINE_MODEL_DIR / "text_trunk.onnx", BASELINE_MODEL_DIR / "tokenizer.json", 256)
-    return dict(zip(unique, tower.embed(unique, 64)))
+    return dict(zip(unique, text_embeddings()(unique)))
 
 
 def _matrix(clips: list[dict], features: dict[str, np.ndarray], texts: dict[str, np.ndarray]):

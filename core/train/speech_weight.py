@@ -37,10 +37,9 @@ def validation_recordings(folder: Path) -> list[dict]:
     Whisper, where the weights matter (clean recordings of whole words it reads right either way)."""
     import librosa
     import soundfile
-    import soxr
 
     from core.model.speech import load_audio
-    from core.train.speech_head import human_split
+    from core.train.speech_head import human_split, telephone_band
 
     spoken = [{"audio": i["audio"], "text": i["text"][0], "image": i["image"], "set": "known words"}
               for i in human_split("weights")]
@@ -48,7 +47,7 @@ def validation_recordings(folder: Path) -> list[dict]:
                for i in read_jsonl(prepared_dir() / "eval" / "val_speech.jsonl")]
     out = []
     for number, item in enumerate(spoken):
-        narrow = soxr.resample(soxr.resample(load_audio(item["audio"]), 16000, 8000), 8000, 16000)
+        narrow = telephone_band(load_audio(item["audio"]))
         for variant, waveform in (("8 kHz", narrow), ("8 kHz trimmed", librosa.effects.trim(narrow, top_db=25)[0])):
             path = folder / f"{number}_{variant.replace(' ', '_')}.wav"
             soundfile.write(path, waveform, 16000)
