@@ -93,6 +93,31 @@ def test_head_export_parity(tmp_path):
     assert report["int8"] == (report["int8_min_cosine"] >= 0.99)
 
 
+def test_anchored_audio_head_moves_towards_its_texts_and_exports(tmp_path):
+    torch = pytest.importorskip("torch")
+    from core.train.export_trained import export_head
+    from core.train.heads import AudioHead
+
+    torch.manual_seed(0)
+    plain = AudioHead(hidden=64).eval()
+    anchored = AudioHead(hidden=64, anchor_k=5, anchor_temperature=0.1, anchor_weight=1.0).eval()
+    anchored.load_state_dict({**plain.state_dict(),
+                              "anchors": torch.nn.functional.normalize(torch.randn(40, 384), dim=1).half()})
+    assert anchored.anchors.shape == (40, 384)  # the buffer takes the checkpoint's anchors
+    features = torch.from_numpy(np.random.default_rng(1).normal(size=(16, 512)).astype(np.float32))
+    with torch.no_grad():
+        before = torch.nn.functional.normalize(plain(features), dim=1)
+        after = torch.nn.functional.normalize(anchored(features), dim=1)
+    anchors = anchored.anchors.float()
+    nearest_before = (before @ anchors.T).max(1).values
+    nearest_after = (after @ anchors.T).max(1).values
+    assert bool((nearest_after > nearest_before).all())  # pulled onto the text anchors
+    assert float((before * after).sum(1).min()) > 0.3  # but still the sound it was
+    report = export_head(anchored, {"features": features.numpy()}, tmp_path / "audio_head.onnx",
+                         log=lambda *_: None)
+    assert report["fp32_min_cosine"] >= 0.99
+
+
 KNOWN_WORDS = ["umbrella", "guitar", "bicycle", "window", "rocket", "kitten", "telephone", "butterfly", "tomato"]
 
 

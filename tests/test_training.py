@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -71,6 +72,25 @@ def test_seeded_steps_lower_the_loss_and_repeat_exactly(tiny_cache, monkeypatch)
     assert losses[-1] < 0.8 * losses[0], losses
     again = train(_small_config("b"), table, log=lambda *_: None)
     assert [e["loss"] for e in again["history"]] == losses  # seeded: the same numbers
+
+
+def test_saved_audio_head_carries_the_training_texts_as_anchors(tiny_cache, monkeypatch):
+    from core.train.export_trained import load_run
+    from core.train.train import FeatureTable, anchor_texts, read_jsonl, train
+
+    monkeypatch.setenv("TRIMODAL_TRAIN_CACHE", str(tiny_cache))
+    items = read_jsonl(tiny_cache / "prepared" / "train.jsonl")
+    names = anchor_texts(items, FeatureTable("text"), 4)
+    assert names == sorted({t for item in items for t in item["text"] if len(t.split()) <= 4})
+    # speech items, long texts and texts without cached features are never anchors
+    cached = SimpleNamespace(row={"a dog": 0, "a dog barks at the moon": 1, "hello there": 2})
+    assert anchor_texts([{"text": ["a dog", "a dog barks at the moon", "a cat"]},
+                         {"audio_kind": "speech", "text": "hello there"}], cached, 4) == ["a dog"]
+    result = train(_small_config("anchored"), np.load(tiny_cache / "class_table.npy"), log=lambda *_: None)
+    assert result["anchors"] == len(names)
+    model = load_run("anchored")
+    assert model.audio.anchors.shape == (len(names), 384)
+    assert model.audio.anchor_weight == 1.0
 
 
 def test_two_process_ddp_run(tiny_cache):
