@@ -141,12 +141,25 @@ def test_encoder_features_read_the_voiced_span(transcriber, spoken_sentence):
     assert cosine(features, padded) > cosine(features, different) + 0.02
 
 
+def test_short_spans_get_resampled_views_long_ones_one(transcriber, spoken_sentence):
+    from core.model.speech import SPEECH_VIEW_RATES, SPEECH_VIEWS_MAX_SECONDS
+
+    waveform = load_audio(spoken_sentence)
+    word = waveform[: int(1.0 * SAMPLE_RATE)]  # the first second: a short span
+    views = transcriber.encoder_views(word)
+    assert views.shape == (len(SPEECH_VIEW_RATES), 768)
+    assert np.allclose(views[0], transcriber.encoder_features(word), atol=1e-5)  # rate 1 first
+    assert len({np.round(v, 4).tobytes() for v in views}) == len(views)  # each view is its own
+    long = np.tile(waveform, int(np.ceil(2 * SPEECH_VIEWS_MAX_SECONDS * SAMPLE_RATE / waveform.size)))
+    assert transcriber.encoder_views(long).shape == (1, 768)
+
+
 def test_transcripts_carry_encoder_features_only_when_asked(transcriber, spoken_sentence):
     transcriber.with_encoder_features = False
     assert transcriber.transcribe(spoken_sentence).encoder_features is None
     transcriber.with_encoder_features = True
     try:
-        assert transcriber.transcribe(spoken_sentence).encoder_features.shape == (768,)
+        assert transcriber.transcribe(spoken_sentence).encoder_features.shape[1:] == (768,)
         silence = np.zeros(3 * SAMPLE_RATE, np.float32)
         assert transcriber.transcribe(silence).encoder_features is None  # gated: nothing was said
     finally:

@@ -217,9 +217,14 @@ class Embedder:
             self._add_readings(said, decoded)
             heard = [i for i, t in decoded.items() if t.encoder_features is not None]
             if heard:
-                states = np.stack([decoded[i].encoder_features for i in heard])
+                # one head call for every view of every clip; a clip's views are averaged
+                views = [np.atleast_2d(decoded[i].encoder_features) for i in heard]
                 session = self._speech_sessions.get(self._speech_head)
-                phonetic[heard] = l2_normalise(run_session(session, {"features": states})["embedding"])
+                outputs = l2_normalise(run_session(session, {"features": np.concatenate(views)})["embedding"])
+                owner = np.repeat(np.arange(len(heard)), [len(v) for v in views])
+                pooled = np.zeros((len(heard), self.dim), np.float32)
+                np.add.at(pooled, owner, outputs)
+                phonetic[heard] = l2_normalise(pooled)
         return SpeechParts(acoustic, said, phonetic, transcripts, errors)
 
     # -- speech ---------------------------------------------------------------------------------

@@ -79,6 +79,12 @@ def _training(meta: dict) -> str:
         f"the mean embedding of the training sounds; weights averaged per step (EMA decay {c.get('ema', 0)}), "
         f"and the averaged weights are validated and saved.",
     ]
+    if c.get("audio_anchor_weight"):
+        lines.append(
+            f"Audio anchors: after early stopping the audio head gets the {result.get('anchors', '?')} training texts of at most "
+            f"{c.get('anchor_words', 4)} words as anchors (fp16); a sound's unit embedding e becomes "
+            f"e + {c['audio_anchor_weight']} · unit(Σ top-{c['audio_anchor_k']} softmax(e·anchors / "
+            f"{c['audio_anchor_temperature']}) · anchors), a ConSE-style pull onto the text manifold.")
     speech_path = runs_dir(run) / "speech_head.json"
     if speech_path.exists():
         speech = json.loads(speech_path.read_text())

@@ -1,6 +1,6 @@
 """Isolated spoken words for the speech head: every word of the training texts, said by espeak-ng.
 
-    .venv/bin/python -m core.train.data.spoken_words [--takes 4]
+    .venv/bin/python -m core.train.data.spoken_words [--takes 32]
 
 The speech head (core.train.speech_head) learns to place a short recording near the text of what
 was said, from Whisper's encoder states. The prepared espeak items are mostly phrases said by
@@ -67,7 +67,7 @@ def render(takes: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--takes", type=int, default=8, help="renders per word, each with its own voice")
+    parser.add_argument("--takes", type=int, default=32, help="renders per word, each with its own voice")
     args = parser.parse_args(argv)
     rows = render(args.takes)
     path = workdir.prepared_dir() / "spoken_words.jsonl"
