@@ -5,7 +5,8 @@
 For each model (default: the bundled model, then the baseline, in the same run) prints the median
 of --runs runs of: one photo (decode + resize + trunk + head), one caption (tokenise + trunk), a 10 s
 recording without speech recognition (decode + resample + trunk + head) and, where the model
-transcribes speech, a 10 s spoken recording with Whisper. Numbers are ms per item at batch 1.
+transcribes speech, a 10 s spoken recording and a one-word recording (its short voiced span is
+heard at five resampling rates by the speech head) with Whisper. Numbers are ms per item at batch 1.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR  # noqa: E402
 DEMO = REPO / "resources" / "demo"
 
 
-def ten_second_clips(folder: Path) -> tuple[Path, Path | None]:
+def bench_clips(folder: Path) -> tuple[Path, Path | None, Path | None]:
     import soundfile as sf
 
     sound, rate = sf.read(str(DEMO / "sounds" / "alarm_clock.ogg"), dtype="float32", always_2d=True)
@@ -39,9 +40,11 @@ def ten_second_clips(folder: Path) -> tuple[Path, Path | None]:
     text = "Remember to buy milk and bread on the way home, and call the garage about the car on Monday."
     try:
         subprocess.run(["espeak-ng", "-w", str(speech_path), text], check=True, capture_output=True)
+        word_path = folder / "word.wav"
+        subprocess.run(["espeak-ng", "-w", str(word_path), "umbrella"], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
-        return sound_path, None
-    return sound_path, speech_path
+        return sound_path, None, None
+    return sound_path, speech_path, word_path
 
 
 def median_ms(fn, runs: int) -> float:
@@ -54,7 +57,8 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times)
 
 
-def bench(model_dir: Path, runs: int, sound: Path, speech: Path | None) -> dict[str, float | None]:
+def bench(model_dir: Path, runs: int, sound: Path, speech: Path | None,
+          word: Path | None = None) -> dict[str, float | None]:
     acoustic = Embedder(model_dir, transcribe=False)
     row: dict[str, float | None] = {
         "image": median_ms(lambda: acoustic.embed_image([DEMO / "photos" / "coffee.jpg"]), runs),
@@ -64,10 +68,12 @@ def bench(model_dir: Path, runs: int, sound: Path, speech: Path | None) -> dict[
         row["audio 10 s, no ASR"] = median_ms(lambda: acoustic.embed_audio([sound]), runs)
     except ModalityUnavailable:
         row["audio 10 s, no ASR"] = None
-    row["audio 10 s speech, with ASR + speech head"] = None
+    row["audio 10 s speech, with ASR + speech head"] = row["one spoken word, with ASR + speech head"] = None
     spoken = Embedder(model_dir, transcribe=True)
     if speech is not None and spoken.supports("audio") and spoken.speech_weights.transcript and spoken.transcriber():
         row["audio 10 s speech, with ASR + speech head"] = median_ms(lambda: spoken.embed_audio([speech]), runs)
+        if word is not None:
+            row["one spoken word, with ASR + speech head"] = median_ms(lambda: spoken.embed_audio([word]), runs)
     return row
 
 
@@ -78,8 +84,8 @@ def main() -> None:
     args = parser.parse_args()
     models = args.model or [BUNDLED_MODEL_DIR, BASELINE_MODEL_DIR]
     with tempfile.TemporaryDirectory() as tmp:
-        sound, speech = ten_second_clips(Path(tmp))
-        rows = {Embedder(m, transcribe=False).model_id: bench(m, args.runs, sound, speech) for m in models}
+        sound, speech, word = bench_clips(Path(tmp))
+        rows = {Embedder(m, transcribe=False).model_id: bench(m, args.runs, sound, speech, word) for m in models}
     names = list(next(iter(rows.values())))
     print("| model | " + " | ".join(f"{n} (ms)" for n in names) + " |")
     print("|---" * (len(names) + 1) + "|")

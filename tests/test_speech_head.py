@@ -79,6 +79,30 @@ def test_speech_head_trains_and_exports(speech_cache, tmp_path):
     assert report["fp32_min_cosine"] >= 0.99
 
 
+def test_heads_of_two_seeds_are_averaged_into_one_export(speech_cache, tmp_path):
+    import torch
+
+    from core.train import speech_head
+    from core.train.export_trained import export_head
+    from core.train.heads import HeadAverage
+
+    speech_head.compute_features(workers=1)
+    summary = speech_head.train_heads("pair", seeds=2, epochs=3, batch=16, hidden=64, patience=6,
+                                      log=lambda *_: None)
+    assert [h["config"]["seed"] for h in summary["heads"]] == [speech_head.SEED, speech_head.SEED + 1]
+    assert 0.0 <= summary["averaged validation"]["R@1"] <= 1.0
+    pair = speech_head.load_head("pair")
+    assert isinstance(pair, HeadAverage) and len(pair.heads) == 2
+    features = torch.from_numpy(speech_head.sample_features(16))
+    with torch.no_grad():
+        one, two = (torch.nn.functional.normalize(h(features), dim=1) for h in pair.heads)
+        both = pair(features)
+    assert not torch.allclose(one, two)  # two seeds, two heads
+    assert torch.allclose(both, (one + two) / 2, atol=1e-6)
+    report = export_head(pair, {"features": features.numpy()}, tmp_path / "speech_head.onnx", log=lambda *_: None)
+    assert report["fp32_min_cosine"] >= 0.99
+
+
 def test_vocabulary_leaves_out_held_out_concepts(speech_cache):
     from core.train.data import heldout, spoken_words
 

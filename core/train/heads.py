@@ -121,6 +121,18 @@ class SpeechHead(nn.Module):
         return self.net((features - self.mean) / self.std)
 
 
+class HeadAverage(nn.Module):
+    """Several heads of one kind (e.g. speech heads trained with different seeds) as one: the mean
+    of their unit outputs. Exported as a single graph."""
+
+    def __init__(self, heads: list[nn.Module]):
+        super().__init__()
+        self.heads = nn.ModuleList(heads)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.stack([F.normalize(head(features), dim=-1) for head in self.heads]).mean(0)
+
+
 class TextHead(nn.Module):
     """Optional light residual over the frozen sentence embedding (x + Wx, W starts at zero)."""
 

@@ -95,6 +95,13 @@ def _training(meta: dict) -> str:
             f"embeddings; best epoch {speech['best_epoch']} on held-out human Art4Apps words (speech→text R@1 "
             f"{best_speech['R@1']:.3f}, R@10 {best_speech['R@10']:.3f}; words it never heard: R@1 "
             f"{best_speech['unseen words R@1']:.3f}).")
+        if speech.get("heads"):
+            lines.append(
+                f"{len(speech['heads'])} speech heads of seeds {[h['config']['seed'] for h in speech['heads']]} "
+                f"(human-word R@1 {[h['validation']['R@1'] for h in speech['heads']]}) are exported as the "
+                f"average of their unit outputs: R@1 {speech['averaged validation']['R@1']:.3f}, R@10 "
+                f"{speech['averaged validation']['R@10']:.3f} on the same words. A voiced span of at most 3 s "
+                f"is also heard resampled ×0.9, ×1.1, ×0.8 and ×1.2, and the head's outputs are averaged.")
     if best:
         lines.append(f"Learned InfoNCE temperature at the best epoch: {best['temperature']:.4f}; "
                      f"validation mean R@10 {best['score']:.3f}.")
