@@ -127,3 +127,19 @@ def test_model_id_follows_the_files(tmp_path, embedder):
 def test_missing_model_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="model.json"):
         Embedder(tmp_path)
+
+
+def test_readings_that_disagree_weigh_less_than_readings_that_agree(embedder):
+    """The readings' vector keeps its length: where Whisper's readings disagree it is shorter, so
+    next to it the speech head counts for more."""
+    from core.model.speech import Transcript
+
+    sure = Transcript("Five.", "en", 1.0, 0.5, hypotheses=[("Five.", 0.6), ("Five!", 0.4)])
+    unsure = Transcript("Bye.", "en", 1.0, 0.5, hypotheses=[("Bye.", 0.5), ("A red kite over the sea.", 0.5)])
+    silent = Transcript("", "en", 1.0, 0.5, hypotheses=[("", 1.0)])
+    said = np.zeros((3, embedder.dim), np.float32)
+    embedder._add_readings(said, {0: sure, 1: unsure, 2: silent})
+    lengths = np.linalg.norm(said, axis=1)
+    assert lengths[0] > 0.95 and lengths[1] < 0.9 and lengths[2] == 0.0
+    five = embedder.embed_text(["five"]).vectors[0]
+    assert said[0] @ five / lengths[0] > 0.9  # still pointing at what was said

@@ -256,8 +256,11 @@ class Embedder:
         return self._transcriber_error or "transcripts on (Whisper, offline)"
 
     def _add_readings(self, said: np.ndarray, decoded: dict) -> None:
-        """said[i] ← the weighted mean of clip i's readings' text embeddings, as a unit vector
-        (left zero where nothing was said). All readings of the batch go through one text call."""
+        """said[i] ← the weighted mean of clip i's readings' text embeddings (left zero where nothing
+        was said). It is not renormalised: readings that disagree average to a shorter vector, so
+        the speech head counts relatively more where Whisper is unsure (on the speech-weight choice
+        words, R@1 0.843 → 0.847 at the chosen weights). All readings of the batch go through one
+        text call."""
         rows, texts, weights = [], [], []
         for i, transcript in decoded.items():
             for text, weight in transcript.hypotheses or [(transcript.text, 1.0)]:
@@ -266,8 +269,6 @@ class Embedder:
         if not texts:
             return
         np.add.at(said, rows, self.embed_text(texts).vectors * np.array(weights, np.float32)[:, None])
-        spoken = sorted(set(rows))
-        said[spoken] = l2_normalise(said[spoken])
 
     @staticmethod
     def _transcript(transcriber, path):
