@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from core.hashing import file_sha256
+from core.model.speech import SPEECH_VIEW_RATES, SPEECH_VIEWS_MAX_SECONDS
 from core.paths import BUNDLED_MODEL_DIR
 from core.train.workdir import prepared_dir, runs_dir
 
@@ -100,8 +101,9 @@ def _training(meta: dict) -> str:
                 f"{len(speech['heads'])} speech heads of seeds {[h['config']['seed'] for h in speech['heads']]} "
                 f"(human-word R@1 {[h['validation']['R@1'] for h in speech['heads']]}) are exported as the "
                 f"average of their unit outputs: R@1 {speech['averaged validation']['R@1']:.3f}, R@10 "
-                f"{speech['averaged validation']['R@10']:.3f} on the same words. A voiced span of at most 3 s "
-                f"is also heard resampled ×0.9, ×1.1, ×0.8 and ×1.2, and the head's outputs are averaged.")
+                f"{speech['averaged validation']['R@10']:.3f} on the same words. A voiced span of at most "
+                f"{SPEECH_VIEWS_MAX_SECONDS:g} s is heard resampled by each of {list(SPEECH_VIEW_RATES)}, and the "
+                f"head's outputs are averaged.")
     if best:
         lines.append(f"Learned InfoNCE temperature at the best epoch: {best['temperature']:.4f}; "
                      f"validation mean R@10 {best['score']:.3f}.")

@@ -271,7 +271,8 @@ def merge_heads(run: str, names: list[str], results: list[dict], log=print) -> d
     saved = [torch.load(directory / f"{name}.pt", weights_only=False) for name in names]
     torch.save({"states": [s["state"] for s in saved], "configs": [s["config"] for s in saved]},
                directory / "speech_head.pt")
-    features = dict(np.load(features_dir() / FEATURES_FILE))
+    # read lazily: only the validation clips' rows, not the whole cache (~110k clips)
+    features = np.load(features_dir() / FEATURES_FILE)
     clips = validation_clips()
     texts = _text_vectors([c["text"] for c in clips])
     vx, _, _, kept = _matrix(clips, features, texts)

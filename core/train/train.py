@@ -61,8 +61,8 @@ class Config:
     queue_size: int = 4096
     hard_negatives: int = 512
     photo_distill: float = 2.0
-    domain_gate: float = 1.0
-    dev_photos: int = 80  # how many coco-mini dev photos training may use (the rest: a photo check)  # weight of the drawing-vs-photo loss that trains the image head's gate
+    domain_gate: float = 1.0  # weight of the drawing-vs-photo loss that trains the image head's gate
+    dev_photos: int = 80  # how many coco-mini dev photos training may use (the rest: a photo check)
     image_dropout: float = 0.1
     audio_dropout: float = 0.3
     # ConSE settings chosen on coco-mini dev (see class_table.py and the README's training notes)
