@@ -21,7 +21,7 @@ MODEL_BUDGET_BYTES = 80 * 1024 * 1024
 def test_bundled_files_match_model_json_and_budget():
     meta = json.loads((BUNDLED_MODEL_DIR / "model.json").read_text())
     listed = set(meta["files_sha256"])
-    on_disk = {p.name for p in BUNDLED_MODEL_DIR.iterdir() if p.suffix in (".onnx", ".json", ".tsv")} - {
+    on_disk = {p.name for p in BUNDLED_MODEL_DIR.iterdir() if p.suffix in (".onnx", ".json", ".tsv", ".npz")} - {
         "model.json", "metrics.json"}
     assert listed == on_disk, "model.json must list exactly the model files in the folder"
     for name, digest in meta["files_sha256"].items():

@@ -108,6 +108,7 @@ class Embedder:
             raise ModelError(f"{config_path} lacks a name or dim") from None
         self.model_id = self._verify_files()
         self.towers: dict[Modality, object] = self._build_towers(threads)
+        self._gap_offsets = self._load_gap_offsets()
         head = (self.config.get("speech") or {}).get("head")
         # Loaded on first use, like the towers' sessions: start-up stays fast.
         self._speech_head = self._file(head) if head and transcribe else None
@@ -137,6 +138,31 @@ class Embedder:
             towers[Modality.AUDIO] = AudioTower(self._file(audio["trunk"]), self._file(audio.get("head")),
                                                 threads=threads, **settings)
         return towers
+
+    def _load_gap_offsets(self) -> dict[Modality, np.ndarray]:
+        """strength × each modality's mean training embedding (core.train.modality_gap); empty
+        for a model without them."""
+        gap = self.config.get("modality_gap")
+        if not gap:
+            return {}
+        try:
+            with np.load(self._file(gap["file"])) as means:
+                offsets = {Modality(m): float(gap["strength"]) * means[m].astype(np.float32) for m in means.files}
+        except (KeyError, ValueError, OSError) as exc:
+            raise ModelError(f"{self.model_dir / 'model.json'}: unusable modality_gap ({exc})") from None
+        if any(v.shape != (self.dim,) for v in offsets.values()):
+            raise ModelError(f"{self.model_dir}: modality_gap means are not {self.dim}-d")
+        return offsets
+
+    def _close_gap(self, modality: Modality, vectors: np.ndarray) -> np.ndarray:
+        """Unit rows minus the modality's offset, renormalised; zero rows (failed inputs) stay zero."""
+        offset = self._gap_offsets.get(modality)
+        if offset is None:
+            return vectors
+        present = np.abs(vectors).sum(1) > 0
+        vectors = vectors.copy()
+        vectors[present] = l2_normalise(vectors[present] - offset)
+        return vectors
 
     # -- identity -----------------------------------------------------------------------------
     def _verify_files(self) -> str:
@@ -182,14 +208,14 @@ class Embedder:
             errors[i] = "empty text"
         if usable:
             vectors[usable] = tower.embed([texts[i] for i in usable], batch_size)
-        return Embeddings(vectors, errors)
+        return Embeddings(self._close_gap(Modality.TEXT, vectors), errors)
 
     def embed_image(self, paths: list[str | Path], batch_size: int = 16) -> Embeddings:
         embedded, errors = self._tower(Modality.IMAGE).embed(list(paths), batch_size)
         vectors = np.zeros((len(paths), self.dim), np.float32)
         if embedded is not None:
             vectors[:] = embedded
-        return Embeddings(vectors, errors)
+        return Embeddings(self._close_gap(Modality.IMAGE, vectors), errors)
 
     def embed_audio(self, paths: list[str | Path], batch_size: int = 16) -> Embeddings:
         """Acoustic embedding; for a recording that is mostly speech, plus what was said:
@@ -205,7 +231,7 @@ class Embedder:
         embedded, errors = self._tower(Modality.AUDIO).embed(list(paths), batch_size)
         acoustic = np.zeros((len(paths), self.dim), np.float32)
         if embedded is not None:
-            acoustic[:] = embedded
+            acoustic[:] = self._close_gap(Modality.AUDIO, embedded)
         said, phonetic = np.zeros_like(acoustic), np.zeros_like(acoustic)
         transcripts: list[str | None] = [None] * len(paths)
         transcriber = self.transcriber() if listen and self.transcribe else None
@@ -224,7 +250,8 @@ class Embedder:
                 owner = np.repeat(np.arange(len(heard)), [len(v) for v in views])
                 pooled = np.zeros((len(heard), self.dim), np.float32)
                 np.add.at(pooled, owner, outputs)
-                phonetic[heard] = l2_normalise(pooled)
+                # the speech head lands near text embeddings, so it shares the text offset
+                phonetic[heard] = self._close_gap(Modality.TEXT, l2_normalise(pooled))
         return SpeechParts(acoustic, said, phonetic, transcripts, errors)
 
     # -- speech ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import torch
 from core.hashing import file_sha256
 from core.model import Embedder
 from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR
-from core.train import export_audio_trunk
+from core.train import export_audio_trunk, modality_gap
 from core.train.export_baseline import _legacy_exporter_quiet
 from core.train.features import FeatureCache
 from core.train.train import IMAGE_FEATURES, Config, TrimodalHeads
@@ -33,6 +33,7 @@ VERSION = 2
 OPSET = 17
 PARITY = 0.99
 SPEECH_HEAD = "speech_head.onnx"
+GAP_FILE = "modality_gap.npz"  # per-modality mean embeddings (core.train.modality_gap)
 COPIED = ("text_trunk.onnx", "tokenizer.json", "image_trunk.onnx", "imagenet_classes.tsv")
 
 
@@ -141,6 +142,13 @@ def export(run: str, out: Path = BUNDLED_MODEL_DIR, speech: dict | None = None, 
         files.append(SPEECH_HEAD)
         # The weights stay as the run chose them (core.train.speech_weight, rerun on the export).
         speech = {"phonetic_weight": 1.0, **(speech or {}), "head": SPEECH_HEAD}
+    gap = None
+    (out / GAP_FILE).unlink(missing_ok=True)
+    if (runs_dir(run) / modality_gap.MEANS_FILE).exists():
+        shutil.copyfile(runs_dir(run) / modality_gap.MEANS_FILE, out / GAP_FILE)
+        choice = json.loads((runs_dir(run) / modality_gap.CHOICE_FILE).read_text())
+        gap = {"file": GAP_FILE, "strength": choice["strength"]}
+        files.append(GAP_FILE)
     meta = {
         "name": NAME, "version": VERSION, "dim": int(model.image.class_table.shape[1]),
         "trained_run": run,
@@ -150,6 +158,7 @@ def export(run: str, out: Path = BUNDLED_MODEL_DIR, speech: dict | None = None, 
                   "resize_mode": "crop", "pixel_range": [-1.0, 1.0]},
         "audio": {"trunk": export_audio_trunk.TRUNK_FILE, "head": "audio_head.onnx", **audio_settings},
         "speech": speech,
+        "modality_gap": gap,
         "files_sha256": {name: file_sha256(out / name) for name in sorted(files)},
     }
     (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

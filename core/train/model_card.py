@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import textwrap
 from pathlib import Path
+
+import numpy as np
 
 from core.hashing import file_sha256
 from core.model.speech import SPEECH_VIEW_RATES, SPEECH_VIEWS_MAX_SECONDS
@@ -123,6 +126,27 @@ def _data_summary() -> str:
             "they mention a held-out validation or test concept.")
 
 
+def _modality_gap(meta: dict) -> str:
+    gap = meta.get("modality_gap")
+    if not gap:
+        return ""
+    text = (f"- **modality gap**: every text, image and audio vector (and each part of a speech vector) "
+            f"has {gap['strength']:g} × its modality's mean training embedding (`{gap['file']}`) subtracted "
+            f"and is renormalised (`core/train/modality_gap.py`).")
+    choice_path = runs_dir(meta["trained_run"]) / "modality_gap.json" if meta.get("trained_run") else None
+    if choice_path and choice_path.exists():
+        choice = json.loads(choice_path.read_text())
+        rows = []
+        for strength, scores in choice["table"].items():
+            val = np.mean([v for k, v in scores.items() if k.startswith("val:")])
+            photos = np.mean([v for k, v in scores.items() if k.startswith("coco-dev:")])
+            rows.append(f"{strength} → {val:.3f} / {photos:.3f}")
+        text += (f" The means' cosines: {', '.join(f'{k} {v}' for k, v in choice['mean_cosines'].items())}. "
+                 f"Strength chosen on {choice['chosen_on']}; strength → validation / coco-mini dev "
+                 f"mean R@10: {'; '.join(rows)}.")
+    return textwrap.fill(text, 100, subsequent_indent="  ") + "\n"
+
+
 def write_card(model_dir: Path = BUNDLED_MODEL_DIR, timings: str | None = None) -> Path:
     meta = json.loads((model_dir / "model.json").read_text())
     card_path = model_dir / "MODEL_CARD.md"
@@ -157,7 +181,7 @@ LanguageBind does). Each modality is preprocess → frozen trunk (ONNX) → head
   espeak-ng words of the training vocabulary, `core/train/speech_head.py`). The vector is
   normalise(acoustic + {speech.get('transcript_weight', 0)} · readings + {speech.get('phonetic_weight', 0)} · speech head).
   {speech.get('rule', '')} Weights chosen on {speech.get('chosen_on', 'a development set')}.
-
+{_modality_gap(meta)}
 ## Training
 
 Loss: symmetric InfoNCE summed over every pair of modalities present in a batch (image–text,

@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         _stage("spoken words", ["core.train.data.spoken_words"], times)
     _stage("feature caching", ["core.train.features"], times)
     _stage("training", ["core.train.train", "--run-name", args.run_name], times)
+    _stage("modality gap", ["core.train.modality_gap", "--run", args.run_name], times)
     _stage("speech head features", ["core.train.speech_head", "features"], times)
     _stage("speech head training", ["core.train.speech_head", "train", "--run", args.run_name, "--seeds", "2"], times)
     _stage("export", ["core.train.export_trained", "--run", args.run_name, "--out", str(args.out)], times)

@@ -213,7 +213,9 @@ class Validator:
                      if path.exists()}
 
     @torch.no_grad()
-    def __call__(self, model: TrimodalHeads) -> dict[str, float]:
+    def __call__(self, model: TrimodalHeads, offsets: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+        """R@10 per set and direction; `offsets` (per modality) are subtracted from the unit
+        vectors before they are renormalised, as the runtime does (core.train.modality_gap)."""
         model.eval()
         scores = {}
         for name, inputs in self.sets.items():
@@ -227,6 +229,8 @@ class Validator:
                     vectors[modality] = model.embed_audio(matrix)
                 else:
                     vectors[modality] = model.embed_text(matrix)
+                if offsets is not None:
+                    vectors[modality] = F.normalize(vectors[modality] - offsets[modality], dim=-1)
             for q in inputs:
                 for t in inputs:
                     if q != t:
