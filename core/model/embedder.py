@@ -107,7 +107,10 @@ class Embedder:
         except (KeyError, TypeError, ValueError):
             raise ModelError(f"{config_path} lacks a name or dim") from None
         self.model_id = self._verify_files()
-        self.towers: dict[Modality, object] = self._build_towers(threads)
+        try:
+            self.towers: dict[Modality, object] = self._build_towers(threads)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{config_path}: unusable tower settings ({exc})") from None
         self._gap_offsets = self._load_gap_offsets()
         head = (self.config.get("speech") or {}).get("head")
         # Loaded on first use, like the towers' sessions: start-up stays fast.
@@ -131,6 +134,7 @@ class Embedder:
                 self._file(image["trunk"]), self._file(image.get("head")), int(image["resize"]),
                 int(image["crop"]), tuple(image.get("pixel_range", (-1.0, 1.0))),
                 image.get("resize_mode", "crop"), threads,
+                image.get("end_views_from"), image.get("view_pooling", "max-probability"),
             )
         audio = self.config.get("audio")
         if audio:

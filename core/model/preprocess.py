@@ -64,6 +64,25 @@ def preprocess_image(
     return image_to_array(load_rgb(path), resize, crop, pixel_range, mode)
 
 
+def image_views(
+    img: Image.Image, resize: int, crop: int, pixel_range=(-1.0, 1.0), mode: str = "crop",
+    end_views_from: float | None = None,
+) -> np.ndarray:
+    """(views, C, H, W): the usual view, then, for a picture whose long side is at least
+    `end_views_from` × its short side, the square at each end of the long side, resized to crop².
+    A centre crop of a wide photo loses what stands at its sides; square pictures keep one view."""
+    views = [image_to_array(img, resize, crop, pixel_range, mode)]
+    width, height = img.size
+    side = min(width, height)
+    if end_views_from and side and max(width, height) >= end_views_from * side:
+        if width >= height:
+            boxes = [(0, 0, side, side), (width - side, 0, width, side)]
+        else:
+            boxes = [(0, 0, side, side), (0, height - side, side, height)]
+        views += [image_to_array(img.crop(box), crop, crop, pixel_range, "squash") for box in boxes]
+    return np.stack(views)
+
+
 def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     """Row-wise unit length; all-zero rows stay zero (they mark inputs that failed)."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.model.preprocess import UnreadableInput, l2_normalise, mean_pool, preprocess_image
+from core.model.preprocess import (
+    UnreadableInput, image_views, l2_normalise, load_rgb, mean_pool, preprocess_image,
+)
 
 
 def _onnx_session(path: Path, threads: int | None):
@@ -32,9 +34,11 @@ def run_session(session, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {o.name: value for o, value in zip(session.get_outputs(), outputs)}
 
 
-def embed_files(paths: list, load, embed_batch, batch_size: int) -> tuple[np.ndarray | None, list[str | None]]:
-    """`load` each file, then `embed_batch` the loaded arrays in batches. A file that cannot be read
-    gets a zero row and its reason; the rest go on. Vectors is None when no file could be read."""
+def embed_files(paths: list, load, embed_batch, batch_size: int,
+                stack: bool = True) -> tuple[np.ndarray | None, list[str | None]]:
+    """`load` each file, then `embed_batch` the loaded arrays in batches (stacked, or as a list
+    when `stack` is False). A file that cannot be read gets a zero row and its reason; the rest go
+    on. Vectors is None when no file could be read."""
     errors: list[str | None] = [None] * len(paths)
     loaded: dict[int, np.ndarray] = {}
     for i, path in enumerate(paths):
@@ -48,7 +52,8 @@ def embed_files(paths: list, load, embed_batch, batch_size: int) -> tuple[np.nda
     vectors: np.ndarray | None = None
     for start in range(0, len(ready), batch_size):
         batch = ready[start : start + batch_size]
-        embedded = embed_batch(np.stack([loaded[i] for i in batch]))
+        arrays = [loaded[i] for i in batch]
+        embedded = embed_batch(np.stack(arrays) if stack else arrays)
         if vectors is None:
             vectors = np.zeros((len(paths), embedded.shape[1]), np.float32)
         vectors[batch] = embedded
@@ -113,24 +118,67 @@ class TextTower:
         return l2_normalise(np.concatenate(rows)) if rows else np.zeros((0, 0), np.float32)
 
 
+VIEW_POOLINGS = ("max-probability",)
+
+
 class ImageTower:
+    """`end_views_from` (None: one view): a picture at least that much wider than tall (or taller
+    than wide) is also seen as the square at each end of its long side (preprocess.image_views).
+    Its views are pooled before the head: features averaged, and per ImageNet class the highest
+    log-probability any view gives it ("max-probability"), so each object of a scene keeps the
+    class of the view that shows it best."""
+
     def __init__(self, trunk: Path, head: Path | None, resize: int = 256, crop: int = 224,
-                 pixel_range=(-1.0, 1.0), mode: str = "crop", threads: int | None = None):
+                 pixel_range=(-1.0, 1.0), mode: str = "crop", threads: int | None = None,
+                 end_views_from: float | None = None, view_pooling: str = "max-probability"):
         self.trunk, self.head = Path(trunk), Path(head) if head else None
         self.resize, self.crop, self.pixel_range, self.mode = resize, crop, tuple(pixel_range), mode
+        if view_pooling not in VIEW_POOLINGS:
+            raise ValueError(f"unknown view pooling {view_pooling!r}")
+        self.end_views_from = end_views_from
         self._sessions = LazySessions(threads)
 
     def preprocess(self, path: str | Path) -> np.ndarray:
+        """The one usual view (C, H, W)."""
         return preprocess_image(path, self.resize, self.crop, self.pixel_range, self.mode)
+
+    def views(self, path: str | Path) -> np.ndarray:
+        return image_views(load_rgb(path), self.resize, self.crop, self.pixel_range, self.mode,
+                           self.end_views_from)
+
+    def pooled_trunk_outputs(self, stacks: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """Trunk outputs per picture from its stack of views; a one-view picture's are its own."""
+        outputs = self.trunk_outputs(np.concatenate(stacks))
+        pooled: dict[str, list] = {"features": [], "logits": []}
+        start = 0
+        for stack in stacks:
+            rows = slice(start, start + len(stack))
+            start += len(stack)
+            features, logits = outputs["features"][rows], outputs["logits"][rows]
+            if len(stack) > 1:
+                shifted = logits - logits.max(axis=1, keepdims=True)
+                log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+                features, logits = features.mean(axis=0, keepdims=True), log_probs.max(axis=0, keepdims=True)
+            pooled["features"].append(features)
+            pooled["logits"].append(logits)
+        return {name: np.concatenate(parts).astype(np.float32) for name, parts in pooled.items()}
+
+    def embed_view_stacks(self, stacks: list[np.ndarray]) -> np.ndarray:
+        return self._head(self.pooled_trunk_outputs(stacks))
 
     def trunk_outputs(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
         return run_session(self._sessions.get(self.trunk), {"pixels": pixels})
 
     def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        outputs = self.trunk_outputs(pixels)
+        """One view per picture, (n, C, H, W) → unit vectors."""
+        return self._head(self.trunk_outputs(pixels))
+
+    def _head(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
         if self.head:
             return l2_normalise(run_session(self._sessions.get(self.head), outputs)["embedding"])
         return l2_normalise(outputs["features"])
 
     def embed(self, paths: list, batch_size: int = 16) -> tuple[np.ndarray | None, list[str | None]]:
+        if self.end_views_from:
+            return embed_files(paths, self.views, self.embed_view_stacks, batch_size, stack=False)
         return embed_files(paths, self.preprocess, self.embed_pixels, batch_size)

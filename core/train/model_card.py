@@ -126,6 +126,22 @@ def _data_summary() -> str:
             "they mention a held-out validation or test concept.")
 
 
+def _image_views(meta: dict) -> str:
+    ratio = meta["image"].get("end_views_from")
+    if not ratio:
+        return ""
+    text = (f" A picture whose long side is ≥ {ratio:g} × its short side is also seen as the square at "
+            f"each end of its long side; the views' features are averaged and each class keeps its highest "
+            f"log-probability over the views ({meta['image'].get('view_pooling')}).")
+    choice_path = runs_dir(meta["trained_run"]) / "image_views.json" if meta.get("trained_run") else None
+    if choice_path and choice_path.exists():
+        choice = json.loads(choice_path.read_text())
+        rows = "; ".join(f"{row['end_views_from'] or 'one view'} → {row['text->image']:.3f} / {row['image->text']:.3f}"
+                         for row in choice["table"])
+        text += f" Chosen on {choice['chosen_on']} (text→image / image→text: {rows})."
+    return "\n" + textwrap.fill(text.strip(), 100, initial_indent="  ", subsequent_indent="  ")
+
+
 def _modality_gap(meta: dict) -> str:
     gap = meta.get("modality_gap")
     if not gap:
@@ -169,7 +185,7 @@ LanguageBind does). Each modality is preprocess → frozen trunk (ONNX) → head
   `image_trunk.onnx` (EfficientNet-Lite0: `features` 1280 + ImageNet `logits` 1000) →
   `image_head.onnx`: ConSE (class-name embeddings, prompt ensemble over all WordNet lemmas,
   weighted by the top-k class probabilities) minus a fixed share of the mean photo embedding,
-  plus a learned residual MLP over the features.
+  plus a learned residual MLP over the features.{_image_views(meta)}
 - **audio**: decode, mono, {audio['sample_rate']} Hz (soxr), peak-normalise, blocks of
   {audio['block_samples']} samples every {audio['hop_samples']} → `audio_trunk.onnx` (aisfx; STFT,
   96-band mel and log inside the graph; 512-d per block) → {audio['pooling']} pooling over blocks →
