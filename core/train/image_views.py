@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.model.towers import VIEW_POOLINGS
 from core.paths import BUNDLED_MODEL_DIR
 from core.train.features import COCO_DEV, read_jsonl
 from core.train.workdir import runs_dir
@@ -44,7 +45,7 @@ def set_views(meta: dict, end_views_from: float | None) -> None:
     meta["image"].pop("end_views_from", None)
     meta["image"].pop("view_pooling", None)
     if end_views_from:
-        meta["image"].update({"end_views_from": end_views_from, "view_pooling": "max-probability"})
+        meta["image"].update({"end_views_from": end_views_from, "view_pooling": VIEW_POOLINGS[0]})
 
 
 def score(model_dir: Path, manifest: Path = COCO_DEV) -> dict[str, float]:
