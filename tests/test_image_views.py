@@ -3,8 +3,6 @@ a one-view picture's vector is exactly what it was before views existed."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,21 +11,16 @@ from core.model import Embedder, ModelError
 from core.model.preprocess import image_to_array, image_views, load_rgb
 from core.paths import BUNDLED_MODEL_DIR
 from core.train.image_views import pick
+from core.train.model_folder import linked_copy
 from tests.conftest import DEMO
 
 WIDE = DEMO / "photos" / "coffee.jpg"  # 600 × 400
 SQUARE = DEMO / "photos" / "astronaut.jpg"  # 512 × 512
 
 
-def _linked_copy(tmp_path, edit) -> Embedder:
-    copy = tmp_path / "model"
-    copy.mkdir()
-    for path in BUNDLED_MODEL_DIR.iterdir():
-        if path.is_file() and path.name != "model.json":
-            (copy / path.name).symlink_to(path)
-    config = json.loads((BUNDLED_MODEL_DIR / "model.json").read_text())
-    edit(config["image"])
-    (copy / "model.json").write_text(json.dumps(config))
+def _linked_copy(tmp_path, edit_image) -> Embedder:
+    """The bundled model through symlinks, its image settings edited by `edit_image`."""
+    copy = linked_copy(BUNDLED_MODEL_DIR, tmp_path / "model", lambda config: edit_image(config["image"]))
     return Embedder(copy, transcribe=False)
 
 

@@ -4,8 +4,6 @@ is chosen by the rule core.train.modality_gap documents."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -13,20 +11,13 @@ from core.model import Embedder, ModelError
 from core.model.preprocess import l2_normalise
 from core.paths import BUNDLED_MODEL_DIR
 from core.train.modality_gap import choose
+from core.train.model_folder import linked_copy
 from tests.conftest import DEMO
 
 
 def _linked_copy(tmp_path, edit) -> Embedder:
     """The bundled model through symlinks, with model.json edited by `edit`."""
-    copy = tmp_path / "model"
-    copy.mkdir()
-    for path in BUNDLED_MODEL_DIR.iterdir():
-        if path.is_file() and path.name != "model.json":
-            (copy / path.name).symlink_to(path)
-    config = json.loads((BUNDLED_MODEL_DIR / "model.json").read_text())
-    edit(config)
-    (copy / "model.json").write_text(json.dumps(config))
-    return Embedder(copy, transcribe=False)
+    return Embedder(linked_copy(BUNDLED_MODEL_DIR, tmp_path / "model", edit), transcribe=False)
 
 
 def _without_gap(config: dict) -> None:

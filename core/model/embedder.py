@@ -19,7 +19,7 @@ from core.hashing import file_sha256
 from core.model.audio import AudioTower
 from core.model.preprocess import l2_normalise
 from core.model.speech import spoken_form
-from core.model.towers import ImageTower, LazySessions, TextTower, run_session
+from core.model.towers import VIEW_POOLINGS, ImageTower, LazySessions, TextTower, run_session
 from core.paths import BUNDLED_MODEL_DIR
 
 
@@ -134,7 +134,7 @@ class Embedder:
                 self._file(image["trunk"]), self._file(image.get("head")), int(image["resize"]),
                 int(image["crop"]), tuple(image.get("pixel_range", (-1.0, 1.0))),
                 image.get("resize_mode", "crop"), threads,
-                image.get("end_views_from"), image.get("view_pooling", "max-probability"),
+                image.get("end_views_from"), image.get("view_pooling", VIEW_POOLINGS[0]),
             )
         audio = self.config.get("audio")
         if audio:

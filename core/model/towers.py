@@ -130,7 +130,7 @@ class ImageTower:
 
     def __init__(self, trunk: Path, head: Path | None, resize: int = 256, crop: int = 224,
                  pixel_range=(-1.0, 1.0), mode: str = "crop", threads: int | None = None,
-                 end_views_from: float | None = None, view_pooling: str = "max-probability"):
+                 end_views_from: float | None = None, view_pooling: str = VIEW_POOLINGS[0]):
         self.trunk, self.head = Path(trunk), Path(head) if head else None
         self.resize, self.crop, self.pixel_range, self.mode = resize, crop, tuple(pixel_range), mode
         if view_pooling not in VIEW_POOLINGS:

@@ -23,22 +23,10 @@ import numpy as np
 from core.model.towers import VIEW_POOLINGS
 from core.paths import BUNDLED_MODEL_DIR
 from core.train.features import COCO_DEV, read_jsonl
+from core.train.model_folder import edit_model_json, linked_copy
 from core.train.workdir import runs_dir
 
 CANDIDATES = (None, 1.2)
-
-
-def _with_views(model_dir: Path, end_views_from: float | None, folder: Path) -> Path:
-    """A linked copy of the model whose image tower uses `end_views_from`."""
-    copy = folder / f"views-{end_views_from}"
-    copy.mkdir()
-    for path in model_dir.iterdir():
-        if path.is_file() and path.name != "model.json":
-            (copy / path.name).symlink_to(path.resolve())
-    meta = json.loads((model_dir / "model.json").read_text())
-    set_views(meta, end_views_from)
-    (copy / "model.json").write_text(json.dumps(meta))
-    return copy
 
 
 def set_views(meta: dict, end_views_from: float | None) -> None:
@@ -48,19 +36,18 @@ def set_views(meta: dict, end_views_from: float | None) -> None:
         meta["image"].update({"end_views_from": end_views_from, "view_pooling": VIEW_POOLINGS[0]})
 
 
-def score(model_dir: Path, manifest: Path = COCO_DEV) -> dict[str, float]:
+def score(model_dir: Path, captions: np.ndarray, manifest: Path = COCO_DEV) -> dict[str, float]:
+    """R@10 both ways between the manifest's photos, embedded by `model_dir`, and `captions` (its
+    texts in order, embedded once: the views do not change them)."""
     from core.evaluation.scorer import score_direction
     from core.model import Embedder
 
-    embedder = Embedder(model_dir, transcribe=False)
     items = read_jsonl(manifest)
-    images = embedder.embed_image([manifest.parent / i["image"] for i in items]).vectors
-    texts = [t for i in items for t in i["text"]]
+    images = Embedder(model_dir, transcribe=False).embed_image([manifest.parent / i["image"] for i in items]).vectors
     text_labels = [i["id"] for i in items for _ in i["text"]]
     image_labels = [i["id"] for i in items]
-    vectors = embedder.embed_text(texts).vectors
-    return {"text->image": score_direction(vectors @ images.T, text_labels, image_labels).as_dict()["R@10"],
-            "image->text": score_direction(images @ vectors.T, image_labels, text_labels).as_dict()["R@10"]}
+    return {"text->image": score_direction(captions @ images.T, text_labels, image_labels).as_dict()["R@10"],
+            "image->text": score_direction(images @ captions.T, image_labels, text_labels).as_dict()["R@10"]}
 
 
 def pick(table: list[dict]) -> float | None:
@@ -69,10 +56,16 @@ def pick(table: list[dict]) -> float | None:
 
 
 def choose(model_dir: Path, log=print) -> dict:
+    from core.model import Embedder
+
+    captions = Embedder(model_dir, transcribe=False).embed_text(
+        [t for i in read_jsonl(COCO_DEV) for t in i["text"]]).vectors
     table = []
     with tempfile.TemporaryDirectory() as folder:
         for candidate in CANDIDATES:
-            scores = score(_with_views(model_dir, candidate, Path(folder)))
+            copy = linked_copy(model_dir, Path(folder) / f"views-{candidate}",
+                               lambda meta, c=candidate: set_views(meta, c))
+            scores = score(copy, captions)
             table.append({"end_views_from": candidate, **scores, "mean": float(np.mean(list(scores.values())))})
             log(f"end views from {candidate}: coco-mini dev R@10 text→image {scores['text->image']:.3f}, "
                 f"image→text {scores['image->text']:.3f}")
@@ -86,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", default=None, help="also record the choice in runs/RUN/image_views.json")
     args = parser.parse_args(argv)
     choice = choose(args.model)
-    path = args.model / "model.json"
-    meta = json.loads(path.read_text())
-    set_views(meta, choice["end_views_from"])
-    path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    edit_model_json(args.model, lambda meta: set_views(meta, choice["end_views_from"]))
     if args.run:
         (runs_dir(args.run) / "image_views.json").write_text(json.dumps(choice, indent=1))
     print(f"end views from {choice['end_views_from']}")

@@ -38,33 +38,28 @@ CHOICE_FILE = "modality_gap.json"
 @torch.no_grad()
 def training_means(model, images, audio, texts, manifest: Path | None = None) -> dict[str, np.ndarray]:
     """Mean unit embedding per modality over the items of the training manifest."""
-    from core.train.train import _manifest_inputs
+    from core.train.train import _manifest_inputs, embed_rows
 
     inputs = _manifest_inputs(manifest or prepared_dir() / "train.jsonl", images, audio, texts)
+    tables = {"image": images, "audio": audio, "text": texts}
     model.eval()
-    means = {}
-    for modality, (rows, _) in inputs.items():
-        matrix = {"image": images, "audio": audio, "text": texts}[modality].matrix[rows]
-        if modality == "image":
-            vectors = model.embed_image(matrix[:, 0])
-        elif modality == "audio":
-            vectors = model.embed_audio(matrix)
-        else:
-            vectors = model.embed_text(matrix)
-        means[modality] = vectors.mean(0).numpy().astype(np.float32)
+    means = {modality: embed_rows(model, modality, tables[modality].matrix[rows]).mean(0).numpy().astype(np.float32)
+             for modality, (rows, _) in inputs.items()}
     missing = set(MODALITIES) - set(means)
     if missing:
         raise RuntimeError(f"the training manifest has no cached {', '.join(sorted(missing))} features")
     return means
 
 
+def mean_of(scores: dict[str, float], prefix: str) -> float:
+    """Mean R@10 over one set's directions ("val:", "coco-dev:") of a Validator result."""
+    values = [v for k, v in scores.items() if k.startswith(prefix)]
+    return float(np.mean(values)) if values else 0.0
+
+
 def choose(scores_by_strength: dict[float, dict[str, float]]) -> float:
     """The strength with the best mean validation-concept R@10 among those that keep coco-mini
     dev within PHOTO_TOLERANCE of no centring (strength 0)."""
-    def mean_of(scores: dict[str, float], prefix: str) -> float:
-        values = [v for k, v in scores.items() if k.startswith(prefix)]
-        return float(np.mean(values)) if values else 0.0
-
     photos_without = mean_of(scores_by_strength[0.0], "coco-dev:")
     allowed = [s for s, scores in scores_by_strength.items()
                if mean_of(scores, "coco-dev:") >= photos_without - PHOTO_TOLERANCE]
@@ -84,9 +79,8 @@ def run(run_name: str, log=print) -> dict:
     for strength in STRENGTHS:
         offsets = {m: torch.from_numpy(strength * means[m]) for m in MODALITIES}
         table[strength] = validator(model, offsets)
-        val = np.mean([v for k, v in table[strength].items() if k.startswith("val:")])
-        photos = np.mean([v for k, v in table[strength].items() if k.startswith("coco-dev:")])
-        log(f"strength {strength:.2f}: validation concepts R@10 {val:.3f}, coco-mini dev R@10 {photos:.3f}")
+        log(f"strength {strength:.2f}: validation concepts R@10 {mean_of(table[strength], 'val:'):.3f}, "
+            f"coco-mini dev R@10 {mean_of(table[strength], 'coco-dev:'):.3f}")
     strength = choose(table)
     cosines = {f"{a}-{b}": round(float(means[a] @ means[b] / np.linalg.norm(means[a]) / np.linalg.norm(means[b])), 3)
                for a, b in (("image", "text"), ("audio", "text"), ("image", "audio"))}

@@ -13,7 +13,6 @@ import re
 import textwrap
 from pathlib import Path
 
-import numpy as np
 
 from core.hashing import file_sha256
 from core.model.speech import SPEECH_VIEW_RATES, SPEECH_VIEWS_MAX_SECONDS
@@ -126,6 +125,12 @@ def _data_summary() -> str:
             "they mention a held-out validation or test concept.")
 
 
+def _run_choice(meta: dict, name: str) -> dict | None:
+    """A choice the training run recorded (runs/RUN/NAME), if this machine has it."""
+    path = runs_dir(meta["trained_run"]) / name if meta.get("trained_run") else None
+    return json.loads(path.read_text()) if path and path.exists() else None
+
+
 def _image_views(meta: dict) -> str:
     ratio = meta["image"].get("end_views_from")
     if not ratio:
@@ -133,9 +138,8 @@ def _image_views(meta: dict) -> str:
     text = (f" A picture whose long side is ≥ {ratio:g} × its short side is also seen as the square at "
             f"each end of its long side; the views' features are averaged and each class keeps its highest "
             f"log-probability over the views ({meta['image'].get('view_pooling')}).")
-    choice_path = runs_dir(meta["trained_run"]) / "image_views.json" if meta.get("trained_run") else None
-    if choice_path and choice_path.exists():
-        choice = json.loads(choice_path.read_text())
+    choice = _run_choice(meta, "image_views.json")
+    if choice:
         rows = "; ".join(f"{row['end_views_from'] or 'one view'} → {row['text->image']:.3f} / {row['image->text']:.3f}"
                          for row in choice["table"])
         text += f" Chosen on {choice['chosen_on']} (text→image / image→text: {rows})."
@@ -149,14 +153,12 @@ def _modality_gap(meta: dict) -> str:
     text = (f"- **modality gap**: every text, image and audio vector (and each part of a speech vector) "
             f"has {gap['strength']:g} × its modality's mean training embedding (`{gap['file']}`) subtracted "
             f"and is renormalised (`core/train/modality_gap.py`).")
-    choice_path = runs_dir(meta["trained_run"]) / "modality_gap.json" if meta.get("trained_run") else None
-    if choice_path and choice_path.exists():
-        choice = json.loads(choice_path.read_text())
-        rows = []
-        for strength, scores in choice["table"].items():
-            val = np.mean([v for k, v in scores.items() if k.startswith("val:")])
-            photos = np.mean([v for k, v in scores.items() if k.startswith("coco-dev:")])
-            rows.append(f"{strength} → {val:.3f} / {photos:.3f}")
+    choice = _run_choice(meta, "modality_gap.json")
+    if choice:
+        from core.train.modality_gap import mean_of
+
+        rows = [f"{strength} → {mean_of(scores, 'val:'):.3f} / {mean_of(scores, 'coco-dev:'):.3f}"
+                for strength, scores in choice["table"].items()]
         text += (f" The means' cosines: {', '.join(f'{k} {v}' for k, v in choice['mean_cosines'].items())}. "
                  f"Strength chosen on {choice['chosen_on']}; strength → validation / coco-mini dev "
                  f"mean R@10: {'; '.join(rows)}.")

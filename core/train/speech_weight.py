@@ -99,10 +99,9 @@ def choose(model_dir: Path, log=print) -> dict:
 
 
 def write_choice(model_dir: Path, choice: dict) -> None:
-    path = model_dir / "model.json"
-    meta = json.loads(path.read_text())
-    meta["speech"] = {**(meta.get("speech") or {}), **choice}
-    path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    from core.train.model_folder import edit_model_json
+
+    edit_model_json(model_dir, lambda meta: meta.update(speech={**(meta.get("speech") or {}), **choice}))
 
 
 def main(argv: list[str] | None = None) -> int:

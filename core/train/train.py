@@ -206,6 +206,15 @@ def _manifest_inputs(path: Path, images: FeatureTable, audio: FeatureTable, text
     return {m: v for m, v in out.items() if len(v[0]) >= 2}
 
 
+def embed_rows(model: TrimodalHeads, modality: str, matrix: torch.Tensor) -> torch.Tensor:
+    """Unit embeddings of cached feature rows, images at the runtime's centre-crop view."""
+    if modality == "image":
+        return model.embed_image(matrix[:, 0])
+    if modality == "audio":
+        return model.embed_audio(matrix)
+    return model.embed_text(matrix)
+
+
 class Validator:
     def __init__(self, manifests: dict[str, Path], images, audio, texts):
         self.tables = {"image": images, "audio": audio, "text": texts}
@@ -221,14 +230,7 @@ class Validator:
         for name, inputs in self.sets.items():
             vectors = {}
             for modality, (rows, _) in inputs.items():
-                matrix = self.tables[modality].matrix[rows]
-                if modality == "image":
-                    matrix = matrix[:, 0]  # the runtime's centre-crop view
-                    vectors[modality] = model.embed_image(matrix)
-                elif modality == "audio":
-                    vectors[modality] = model.embed_audio(matrix)
-                else:
-                    vectors[modality] = model.embed_text(matrix)
+                vectors[modality] = embed_rows(model, modality, self.tables[modality].matrix[rows])
                 if offsets is not None:
                     vectors[modality] = F.normalize(vectors[modality] - offsets[modality], dim=-1)
             for q in inputs:
