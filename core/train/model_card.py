@@ -2,7 +2,8 @@
 
     python -m core.train.model_card [--model DIR] [--timings bench.json]
 
-The Metrics section is filled by `core.train.record_metrics`; re-running this keeps it.
+The Metrics section is filled by `core.train.record_metrics` and the Speed section by `--timings`;
+re-running this without them keeps what the card already has.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 
 from core.hashing import file_sha256
-from core.model.speech import SPEECH_VIEW_RATES, SPEECH_VIEWS_MAX_SECONDS
+from core.model.speech import HYPOTHESES, HYPOTHESIS_SHARPNESS, SPEECH_VIEW_RATES, SPEECH_VIEWS_MAX_SECONDS
 from core.paths import BUNDLED_MODEL_DIR
 from core.train.workdir import prepared_dir, runs_dir
 
@@ -165,14 +166,24 @@ def _modality_gap(meta: dict) -> str:
     return textwrap.fill(text, 100, subsequent_indent="  ") + "\n"
 
 
+SPEED_CAPTION = ("Per item on the 2-core build machine, from `python bench/embed.py` (median of its runs, batch 1, "
+                 "ms; the baseline measured in the same run, since the machine's speed varies from day to day):")
+
+
+def _kept_section(card_path: Path, title: str) -> str | None:
+    """The body of the card's `## title` section, if the card exists and has one."""
+    if not card_path.exists():
+        return None
+    found = re.search(rf"## {title}\n(.*?)(?=\n## |\Z)", card_path.read_text(encoding="utf-8"), flags=re.S)
+    return found.group(1).strip() if found else None
+
+
 def write_card(model_dir: Path = BUNDLED_MODEL_DIR, timings: str | None = None) -> Path:
     meta = json.loads((model_dir / "model.json").read_text())
     card_path = model_dir / "MODEL_CARD.md"
-    metrics = "Not measured yet: run `python -m core.train.record_metrics`."
-    if card_path.exists():
-        found = re.search(r"## Metrics\n(.*?)(?=\n## |\Z)", card_path.read_text(encoding="utf-8"), flags=re.S)
-        if found:
-            metrics = found.group(1).strip()
+    metrics = (_kept_section(card_path, "Metrics")
+               or "Not measured yet: run `python -m core.train.record_metrics`.")
+    speed = (f"{SPEED_CAPTION}\n\n{timings.strip()}" if timings else None) or _kept_section(card_path, "Speed")
     speech = meta.get("speech") or {}
     audio = meta["audio"]
     card = f"""# Model card: {meta['name']} (version {meta['version']})
@@ -193,7 +204,7 @@ LanguageBind does). Each modality is preprocess → frozen trunk (ONNX) → head
   96-band mel and log inside the graph; 512-d per block) → {audio['pooling']} pooling over blocks →
   `audio_head.onnx` (MLP).
 - **speech**: a recording that Silero VAD finds mostly speech is transcribed by Whisper tiny.en
-  (beam search; the 5 best readings' text embeddings weighted by softmax(0.5 · log p)), and
+  (beam search; the {HYPOTHESES} best readings' text embeddings weighted by softmax({HYPOTHESIS_SHARPNESS:g} · log p)), and
   Whisper's encoder states over the voiced span (mean and max, 768-d) go through
   {'`' + speech['head'] + '`' if speech.get('head') else 'no speech head'} (an MLP trained on
   espeak-ng words of the training vocabulary, `core/train/speech_head.py`). The vector is
@@ -226,7 +237,7 @@ settings, so the library re-embeds when any of it changes.
 
 ## Speed
 
-{timings or 'Run `python bench/embed.py`.'}
+{speed or 'Not measured yet: run `python bench/embed.py` and pass its table as `--timings`.'}
 
 ## Metrics
 
