@@ -1,6 +1,6 @@
 """Per-item embedding cost of a model folder on this machine, through the runtime `Embedder`.
 
-    python bench/embed.py [--model DIR ...] [--runs 5]
+    python bench/embed.py [--model DIR ...] [--runs 5] [--out TABLE.md]
 
 For each model (default: the bundled model, then the baseline, in the same run) prints the median
 of --runs runs of: one 3:2 photo and one square photo (decode + resize + trunk + head), one
@@ -84,17 +84,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, action="append")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, help="also write the table here (for core.train.model_card --timings)")
     args = parser.parse_args()
     models = args.model or [BUNDLED_MODEL_DIR, BASELINE_MODEL_DIR]
     with tempfile.TemporaryDirectory() as tmp:
         sound, speech, word = bench_clips(Path(tmp))
         rows = {Embedder(m, transcribe=False).model_id: bench(m, args.runs, sound, speech, word) for m in models}
     names = list(next(iter(rows.values())))
-    print("| model | " + " | ".join(f"{n} (ms)" for n in names) + " |")
-    print("|---" * (len(names) + 1) + "|")
+    lines = ["| model | " + " | ".join(f"{n} (ms)" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
     for model, row in rows.items():
         cells = ["–" if row[n] is None else f"{row[n]:.1f}" for n in names]
-        print(f"| {model} | " + " | ".join(cells) + " |")
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""One command from nothing to the bundled model: data → features → training → export → evaluation.
+"""One command from nothing to the bundled model: data → features → training → export → evaluation → card.
 
     python -m core.train.reproduce [--run-name NAME] [--out DIR] [--skip-data]
 
@@ -15,14 +15,16 @@ import sys
 import time
 from pathlib import Path
 
-from core.paths import BUNDLED_MODEL_DIR, PROJECT_ROOT
+from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR, PROJECT_ROOT
 from core.train.workdir import runs_dir
 
 
 def _stage(name: str, argv: list[str], times: dict) -> None:
+    """Run `python -m argv…` (or `python argv…` when argv[0] is a .py script) and time it."""
     print(f"\n=== {name}: {' '.join(argv)}", flush=True)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", *argv], cwd=PROJECT_ROOT, check=True)
+    command = [sys.executable, *argv] if argv[0].endswith(".py") else [sys.executable, "-m", *argv]
+    subprocess.run(command, cwd=PROJECT_ROOT, check=True)
     times[name] = round(time.perf_counter() - started, 1)
     print(f"=== {name}: {times[name]:.0f} s", flush=True)
 
@@ -46,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     _stage("image views", ["core.train.image_views", "--model", str(args.out), "--run", args.run_name], times)
     _stage("speech weights", ["core.train.speech_weight", "--model", str(args.out), "--run", args.run_name], times)
     _stage("evaluation", ["core.train.record_metrics", "--model", str(args.out)], times)
-    _stage("model card", ["core.train.model_card", "--model", str(args.out)], times)
+    timings = runs_dir(args.run_name) / "timings.md"
+    _stage("speed", ["bench/embed.py", "--model", str(args.out), "--model", str(BASELINE_MODEL_DIR), "--runs", "7",
+                     "--out", str(timings)], times)
+    _stage("model card", ["core.train.model_card", "--model", str(args.out), "--timings", str(timings)], times)
     times["total"] = round(sum(times.values()), 1)
     (runs_dir(args.run_name) / "stages.json").write_text(json.dumps(times, indent=1))
     print("\n" + "\n".join(f"{name}: {seconds:.0f} s" for name, seconds in times.items()))
