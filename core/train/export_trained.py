@@ -26,7 +26,7 @@ from core.train import export_audio_trunk, modality_gap
 from core.train.export_baseline import _legacy_exporter_quiet
 from core.train.features import FeatureCache
 from core.train.train import IMAGE_FEATURES, Config, TrimodalHeads
-from core.train.workdir import runs_dir
+from core.train.workdir import load_run_choice, runs_dir
 
 NAME = "trimodal-bind-lite"
 VERSION = 2
@@ -146,7 +146,7 @@ def export(run: str, out: Path = BUNDLED_MODEL_DIR, speech: dict | None = None, 
     (out / GAP_FILE).unlink(missing_ok=True)
     if (runs_dir(run) / modality_gap.MEANS_FILE).exists():
         shutil.copyfile(runs_dir(run) / modality_gap.MEANS_FILE, out / GAP_FILE)
-        choice = json.loads((runs_dir(run) / modality_gap.CHOICE_FILE).read_text())
+        choice = load_run_choice(run, modality_gap.CHOICE_FILE)
         gap = {"file": GAP_FILE, "strength": choice["strength"]}
         files.append(GAP_FILE)
     meta = {
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", required=True)
     parser.add_argument("--out", type=Path, default=BUNDLED_MODEL_DIR)
     args = parser.parse_args(argv)
-    speech = json.loads((runs_dir(args.run) / "speech.json").read_text()) if (runs_dir(args.run) / "speech.json").exists() else None
+    speech = load_run_choice(args.run, "speech.json")
     result = export(args.run, args.out, speech)
     print(json.dumps(result, indent=1))
     return 0

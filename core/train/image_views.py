@@ -14,7 +14,6 @@ image→text R@10 on coco-mini dev; a tie keeps one view (it is 3x cheaper).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from core.model.towers import VIEW_POOLINGS
 from core.paths import BUNDLED_MODEL_DIR
 from core.train.features import COCO_DEV, read_jsonl
 from core.train.model_folder import edit_model_json, linked_copy
-from core.train.workdir import runs_dir
+from core.train.workdir import save_run_choice
 
 CANDIDATES = (None, 1.2)
 
@@ -81,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     choice = choose(args.model)
     edit_model_json(args.model, lambda meta: set_views(meta, choice["end_views_from"]))
     if args.run:
-        (runs_dir(args.run) / "image_views.json").write_text(json.dumps(choice, indent=1))
+        save_run_choice(args.run, "image_views.json", choice)
     print(f"end views from {choice['end_views_from']}")
     return 0
 

@@ -19,14 +19,13 @@ into model.json; core.model.embedder applies them.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from core.train.features import COCO_DEV
-from core.train.workdir import prepared_dir, runs_dir
+from core.train.workdir import prepared_dir, runs_dir, save_run_choice
 
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 PHOTO_TOLERANCE = 0.01
@@ -94,7 +93,7 @@ def run(run_name: str, log=print) -> dict:
     }
     folder = runs_dir(run_name)
     np.savez(folder / MEANS_FILE, **means)
-    (folder / CHOICE_FILE).write_text(json.dumps(choice, indent=1))
+    save_run_choice(run_name, CHOICE_FILE, choice)
     log(f"strength {strength:g} (means' cosines {cosines}) → {folder / MEANS_FILE}")
     return choice
 

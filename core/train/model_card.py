@@ -18,7 +18,7 @@ from pathlib import Path
 from core.hashing import file_sha256
 from core.model.speech import HYPOTHESES, HYPOTHESIS_SHARPNESS, SPEECH_VIEW_RATES, SPEECH_VIEWS_MAX_SECONDS
 from core.paths import BUNDLED_MODEL_DIR
-from core.train.workdir import prepared_dir, runs_dir
+from core.train.workdir import load_run_choice, prepared_dir, runs_dir
 
 LICENCES = """\
 Weights shipped in this folder:
@@ -126,12 +126,6 @@ def _data_summary() -> str:
             "they mention a held-out validation or test concept.")
 
 
-def _run_choice(meta: dict, name: str) -> dict | None:
-    """A choice the training run recorded (runs/RUN/NAME), if this machine has it."""
-    path = runs_dir(meta["trained_run"]) / name if meta.get("trained_run") else None
-    return json.loads(path.read_text()) if path and path.exists() else None
-
-
 def _image_views(meta: dict) -> str:
     ratio = meta["image"].get("end_views_from")
     if not ratio:
@@ -139,7 +133,7 @@ def _image_views(meta: dict) -> str:
     text = (f" A picture whose long side is ≥ {ratio:g} × its short side is also seen as the square at "
             f"each end of its long side; the views' features are averaged and each class keeps its highest "
             f"log-probability over the views ({meta['image'].get('view_pooling')}).")
-    choice = _run_choice(meta, "image_views.json")
+    choice = load_run_choice(meta.get("trained_run"), "image_views.json")
     if choice:
         rows = "; ".join(f"{row['end_views_from'] or 'one view'} → {row['text->image']:.3f} / {row['image->text']:.3f}"
                          for row in choice["table"])
@@ -154,7 +148,7 @@ def _modality_gap(meta: dict) -> str:
     text = (f"- **modality gap**: every text, image and audio vector (and each part of a speech vector) "
             f"has {gap['strength']:g} × its modality's mean training embedding (`{gap['file']}`) subtracted "
             f"and is renormalised (`core/train/modality_gap.py`).")
-    choice = _run_choice(meta, "modality_gap.json")
+    choice = load_run_choice(meta.get("trained_run"), "modality_gap.json")
     if choice:
         from core.train.modality_gap import mean_of
 

@@ -14,7 +14,6 @@ model.json (and runs/NAME/speech.json when --run is given).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from itertools import product
 from pathlib import Path
@@ -23,7 +22,7 @@ from core.evaluation.scorer import score_direction
 from core.model.speech import MIN_SPEECH_FRACTION, MIN_SPEECH_SECONDS, VAD_THRESHOLD
 from core.paths import BUNDLED_MODEL_DIR
 from core.train.features import read_jsonl
-from core.train.workdir import prepared_dir, runs_dir
+from core.train.workdir import prepared_dir, save_run_choice
 
 TRANSCRIPT_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
 PHONETIC_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     choice = choose(args.model)
     write_choice(args.model, choice)
     if args.run:
-        (runs_dir(args.run) / "speech.json").write_text(json.dumps(choice, indent=1))
+        save_run_choice(args.run, "speech.json", choice)
     print(f"transcript weight {choice['transcript_weight']}, speech head weight {choice['phonetic_weight']}")
     return 0
 

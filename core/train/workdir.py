@@ -13,6 +13,7 @@ Set TRIMODAL_TRAIN_CACHE to move it; the default is ~/.cache/trimodal-bind-train
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -42,6 +43,19 @@ def features_dir() -> Path:
 
 def runs_dir(name: str) -> Path:
     return _sub("runs", name)
+
+
+def save_run_choice(run: str, name: str, choice: dict) -> Path:
+    """Record a choice made for training run `run` (runs/RUN/NAME, JSON) for the model card."""
+    path = runs_dir(run) / name
+    path.write_text(json.dumps(choice, indent=1))
+    return path
+
+
+def load_run_choice(run: str | None, name: str) -> dict | None:
+    """A choice recorded by `save_run_choice`, or None when this machine does not have it."""
+    path = runs_dir(run) / name if run else None
+    return json.loads(path.read_text()) if path and path.exists() else None
 
 
 def _sub(*parts: str) -> Path:
