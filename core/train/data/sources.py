@@ -13,9 +13,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+from core.paths import PROJECT_ROOT
 from core.train import workdir
 
-ART4APPS = Path("/work/shared/data/art4apps")
+# ../shared beside the project, as in every checkout of this workplace (DATA.md).
+ART4APPS = PROJECT_ROOT.parent / "shared" / "data" / "art4apps"
 
 DEBS = {  # source name -> Debian package
     "tuxpaint": "tuxpaint-stamps-default",
