@@ -7,7 +7,9 @@ of --runs runs of: one 3:2 photo and one square photo (decode + resize + trunk +
 caption (tokenise + trunk), a 10 s recording without speech recognition (decode + resample +
 trunk + head) and, where the model transcribes speech, a 10 s spoken recording and a one-word
 recording (its short voiced span is heard at five resampling rates by the speech head) with
-Whisper. Numbers are ms per item at batch 1.
+Whisper, and a 1 s sound effect with the speech checks (the VAD and, where the model has one, the
+short-clip speech gate's Whisper encoder pass) next to the same sound without them. Numbers are ms
+per item at batch 1.
 """
 
 from __future__ import annotations
@@ -29,6 +31,16 @@ from core.model import Embedder, ModalityUnavailable  # noqa: E402
 from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR  # noqa: E402
 
 DEMO = REPO / "resources" / "demo"
+
+
+def short_sound(folder: Path) -> Path:
+    """The first second of a demo sound effect: a clip the speech gate is asked about."""
+    import soundfile as sf
+
+    sound, rate = sf.read(str(DEMO / "sounds" / "alarm_clock.ogg"), dtype="float32", always_2d=True)
+    path = folder / "sound_1s.wav"
+    sf.write(str(path), sound[:rate], rate)
+    return path
 
 
 def bench_clips(folder: Path) -> tuple[Path, Path | None, Path | None]:
@@ -59,7 +71,7 @@ def median_ms(fn, runs: int) -> float:
 
 
 def bench(model_dir: Path, runs: int, sound: Path, speech: Path | None,
-          word: Path | None = None) -> dict[str, float | None]:
+          word: Path | None = None, short: Path | None = None) -> dict[str, float | None]:
     acoustic = Embedder(model_dir, transcribe=False)
     row: dict[str, float | None] = {
         # 3:2, so a model with end views sees it three times; the square one once
@@ -71,12 +83,17 @@ def bench(model_dir: Path, runs: int, sound: Path, speech: Path | None,
         row["audio 10 s, no ASR"] = median_ms(lambda: acoustic.embed_audio([sound]), runs)
     except ModalityUnavailable:
         row["audio 10 s, no ASR"] = None
-    row["audio 10 s speech, with ASR + speech head"] = row["one spoken word, with ASR + speech head"] = None
+    speech_columns = ("audio 10 s speech, with ASR + speech head", "one spoken word, with ASR + speech head",
+                      "sound 1 s, no ASR", "sound 1 s, with speech checks")
+    row.update(dict.fromkeys(speech_columns))
     spoken = Embedder(model_dir, transcribe=True)
     if speech is not None and spoken.supports("audio") and spoken.speech_weights.transcript and spoken.transcriber():
         row["audio 10 s speech, with ASR + speech head"] = median_ms(lambda: spoken.embed_audio([speech]), runs)
         if word is not None:
             row["one spoken word, with ASR + speech head"] = median_ms(lambda: spoken.embed_audio([word]), runs)
+        if short is not None:
+            row["sound 1 s, no ASR"] = median_ms(lambda: acoustic.embed_audio([short]), runs)
+            row["sound 1 s, with speech checks"] = median_ms(lambda: spoken.embed_audio([short]), runs)
     return row
 
 
@@ -89,7 +106,9 @@ def main() -> None:
     models = args.model or [BUNDLED_MODEL_DIR, BASELINE_MODEL_DIR]
     with tempfile.TemporaryDirectory() as tmp:
         sound, speech, word = bench_clips(Path(tmp))
-        rows = {Embedder(m, transcribe=False).model_id: bench(m, args.runs, sound, speech, word) for m in models}
+        short = short_sound(Path(tmp))
+        rows = {Embedder(m, transcribe=False).model_id: bench(m, args.runs, sound, speech, word, short)
+                for m in models}
     names = list(next(iter(rows.values())))
     lines = ["| model | " + " | ".join(f"{n} (ms)" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
     for model, row in rows.items():

@@ -116,6 +116,7 @@ class Embedder:
         # Loaded on first use, like the towers' sessions: start-up stays fast.
         self._speech_head = self._file(head) if head and transcribe else None
         self._speech_sessions = LazySessions(threads)
+        self._speech_gate = self._load_speech_gate() if transcribe else None
 
     def _file(self, name: str | None) -> Path | None:
         return self.model_dir / name if name else None
@@ -157,6 +158,19 @@ class Embedder:
         if any(v.shape != (self.dim,) for v in offsets.values()):
             raise ModelError(f"{self.model_dir}: modality_gap means are not {self.dim}-d")
         return offsets
+
+    def _load_speech_gate(self):
+        """The second opinion for short clips the VAD turns away (core.model.speech_gate), or
+        None for a model without one."""
+        gate = (self.config.get("speech") or {}).get("gate")
+        if not gate:
+            return None
+        from core.model.speech_gate import SpeechGate, SpeechGateError
+
+        try:
+            return SpeechGate.load(self._file(gate["file"]), float(gate["threshold"]), float(gate["max_seconds"]))
+        except (KeyError, TypeError, ValueError, SpeechGateError) as exc:
+            raise ModelError(f"{self.model_dir / 'model.json'}: unusable speech gate ({exc})") from None
 
     def _close_gap(self, modality: Modality, vectors: np.ndarray) -> np.ndarray:
         """Unit rows minus the modality's offset, renormalised; zero rows (failed inputs) stay zero."""
@@ -276,6 +290,7 @@ class Embedder:
 
             try:
                 self._transcriber = Transcriber()
+                self._transcriber.second_opinion = self._speech_gate
             except SpeechUnavailable as exc:
                 self._transcriber_error = str(exc)
         return self._transcriber

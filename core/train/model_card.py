@@ -18,6 +18,7 @@ from pathlib import Path
 from core.hashing import file_sha256
 from core.model.speech import HYPOTHESES, HYPOTHESIS_SHARPNESS, SPEECH_VIEW_RATES, SPEECH_VIEWS_MAX_SECONDS
 from core.paths import BUNDLED_MODEL_DIR
+from core.train import speech_gate
 from core.train.workdir import load_run_choice, prepared_dir, runs_dir
 
 LICENCES = """\
@@ -141,6 +142,28 @@ def _image_views(meta: dict) -> str:
     return "\n" + textwrap.fill(text.strip(), 100, initial_indent="  ", subsequent_indent="  ")
 
 
+def _speech_gate(meta: dict) -> str:
+    gate = (meta.get("speech") or {}).get("gate")
+    if not gate:
+        return ""
+    text = (f"A clip of at most {gate['max_seconds']:g} s that the VAD turns away gets a second opinion "
+            f"(`{gate['file']}`, `core/model/speech_gate.py`): a logistic regression over Whisper's encoder "
+            f"states of the clip; at P(speech) ≥ {gate['threshold']:g} it is transcribed and heard as above.")
+    choice = load_run_choice(meta.get("trained_run"), speech_gate.CHOICE_FILE)
+    if choice:
+        clips = choice["training_clips"]
+        held = "; ".join(f"{k}: {v}" for k, v in choice["cross_validated"].items())
+        words, sounds = choice["english words"], choice["validation sounds"]
+        text += (f" Trained on {clips['speech']} spoken clips (Art4Apps Spanish and French words said by a "
+                 f"person, espeak-ng words) and {clips['other']} training sound effects and short cuts of them; "
+                 f"C = {choice['C']} by cross-validated log-loss (5 folds, stratified, grouped by recording). Held out: "
+                 f"{held}. English words said by a person (8 kHz, whole and trimmed): the VAD turns away "
+                 f"{words['vad_turned_away_short']} of {words['clips']}, the gate lets {words['gate_let_through']} "
+                 f"of those through; validation-concept sounds: {sounds['vad_turned_away_short']} of "
+                 f"{sounds['clips']} turned away, {sounds['gate_let_through']} let through.")
+    return "\n" + textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="  ")
+
+
 def _modality_gap(meta: dict) -> str:
     gap = meta.get("modality_gap")
     if not gap:
@@ -203,7 +226,7 @@ LanguageBind does). Each modality is preprocess → frozen trunk (ONNX) → head
   {'`' + speech['head'] + '`' if speech.get('head') else 'no speech head'} (an MLP trained on
   espeak-ng words of the training vocabulary, `core/train/speech_head.py`). The vector is
   normalise(acoustic + {speech.get('transcript_weight', 0)} · readings + {speech.get('phonetic_weight', 0)} · speech head).
-  {speech.get('rule', '')} Weights chosen on {speech.get('chosen_on', 'a development set')}.
+  {speech.get('rule', '')} Weights chosen on {speech.get('chosen_on', 'a development set')}.{_speech_gate(meta)}
 {_modality_gap(meta)}
 ## Training
 

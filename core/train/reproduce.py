@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     _stage("modality gap", ["core.train.modality_gap", "--run", args.run_name], times)
     _stage("speech head features", ["core.train.speech_head", "features"], times)
     _stage("speech head training", ["core.train.speech_head", "train", "--run", args.run_name, "--seeds", "2"], times)
+    _stage("speech gate", ["core.train.speech_gate", "--run", args.run_name], times)
     _stage("export", ["core.train.export_trained", "--run", args.run_name, "--out", str(args.out)], times)
     _stage("image views", ["core.train.image_views", "--model", str(args.out), "--run", args.run_name], times)
     _stage("speech weights", ["core.train.speech_weight", "--model", str(args.out), "--run", args.run_name], times)

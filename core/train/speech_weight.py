@@ -20,6 +20,7 @@ from pathlib import Path
 
 from core.evaluation.scorer import score_direction
 from core.model.speech import MIN_SPEECH_FRACTION, MIN_SPEECH_SECONDS, VAD_THRESHOLD
+from core.model.speech_gate import MAX_SECONDS as GATE_MAX_SECONDS
 from core.paths import BUNDLED_MODEL_DIR
 from core.train.features import read_jsonl
 from core.train.workdir import prepared_dir, save_run_choice
@@ -88,7 +89,8 @@ def choose(model_dir: Path, log=print) -> dict:
         "transcript_weight": best["transcript_weight"],
         "phonetic_weight": best["phonetic_weight"],
         "rule": (f"Mostly speech = Silero VAD (threshold {VAD_THRESHOLD}) covers ≥ {MIN_SPEECH_FRACTION:.0%} "
-                 f"of the clip or ≥ {MIN_SPEECH_SECONDS:g} s of it; only then are Whisper and the speech head run."),
+                 f"of the clip or ≥ {MIN_SPEECH_SECONDS:g} s of it, or the clip is at most {GATE_MAX_SECONDS:g} s long "
+                 f"and the speech gate hears speech in it; only then are Whisper and the speech head run."),
         "chosen_on": (f"{len(items) // 2} Art4Apps English words said by a person that no head trained on "
                       "(training-split words kept from the speech head, and the validation concepts' words), "
                       f"at 8 kHz, whole and trimmed ({len(items)} clips, {heard} with a transcript), each ranked "
