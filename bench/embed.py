@@ -33,22 +33,16 @@ from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR  # noqa: E402
 DEMO = REPO / "resources" / "demo"
 
 
-def short_sound(folder: Path) -> Path:
-    """The first second of a demo sound effect: a clip the speech gate is asked about."""
-    import soundfile as sf
-
-    sound, rate = sf.read(str(DEMO / "sounds" / "alarm_clock.ogg"), dtype="float32", always_2d=True)
-    path = folder / "sound_1s.wav"
-    sf.write(str(path), sound[:rate], rate)
-    return path
-
-
-def bench_clips(folder: Path) -> tuple[Path, Path | None, Path | None]:
+def bench_clips(folder: Path) -> tuple[Path, Path, Path | None, Path | None]:
+    """A 10 s sound effect, its first second (a clip the speech gate is asked about), and where
+    espeak-ng is installed a 10 s memo and one spoken word."""
     import soundfile as sf
 
     sound, rate = sf.read(str(DEMO / "sounds" / "alarm_clock.ogg"), dtype="float32", always_2d=True)
     sound_path = folder / "sound_10s.ogg"
     sf.write(str(sound_path), np.resize(sound, (10 * rate, sound.shape[1])), rate, format="OGG", subtype="VORBIS")
+    short_path = folder / "sound_1s.wav"
+    sf.write(str(short_path), sound[:rate], rate)
     speech_path = folder / "speech_10s.wav"
     text = "Remember to buy milk and bread on the way home, and call the garage about the car on Monday."
     try:
@@ -56,8 +50,8 @@ def bench_clips(folder: Path) -> tuple[Path, Path | None, Path | None]:
         word_path = folder / "word.wav"
         subprocess.run(["espeak-ng", "-w", str(word_path), "umbrella"], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
-        return sound_path, None, None
-    return sound_path, speech_path, word_path
+        return sound_path, short_path, None, None
+    return sound_path, short_path, speech_path, word_path
 
 
 def median_ms(fn, runs: int) -> float:
@@ -105,8 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     models = args.model or [BUNDLED_MODEL_DIR, BASELINE_MODEL_DIR]
     with tempfile.TemporaryDirectory() as tmp:
-        sound, speech, word = bench_clips(Path(tmp))
-        short = short_sound(Path(tmp))
+        sound, short, speech, word = bench_clips(Path(tmp))
         rows = {Embedder(m, transcribe=False).model_id: bench(m, args.runs, sound, speech, word, short)
                 for m in models}
     names = list(next(iter(rows.values())))

@@ -165,11 +165,11 @@ class Embedder:
         gate = (self.config.get("speech") or {}).get("gate")
         if not gate:
             return None
-        from core.model.speech_gate import SpeechGate, SpeechGateError
+        from core.model.speech_gate import SpeechGate
 
         try:
             return SpeechGate.load(self._file(gate["file"]), float(gate["threshold"]), float(gate["max_seconds"]))
-        except (KeyError, TypeError, ValueError, SpeechGateError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # SpeechGateError is a ValueError
             raise ModelError(f"{self.model_dir / 'model.json'}: unusable speech gate ({exc})") from None
 
     def _close_gap(self, modality: Modality, vectors: np.ndarray) -> np.ndarray:

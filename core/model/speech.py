@@ -298,16 +298,17 @@ class Transcriber:
         seconds = waveform.size / SAMPLE_RATE
         segments = speech_segments(waveform) if waveform.size else []  # one VAD pass for gate and span
         fraction = _covered(segments, waveform.size)
-        probability = None
+        probability = heard = None
         if not force and not is_mostly_speech(waveform, fraction):
             gate = self.second_opinion
             if gate is None or not waveform.size or not gate.applies_to(seconds):
                 return Transcript("", None, fraction, seconds)
-            probability = float(gate.probability(self.encoder_features(waveform, segments)))
+            heard = self.encoder_features(waveform, segments)
+            probability = float(gate.probability(heard))
             if probability < gate.threshold:
                 return Transcript("", None, fraction, seconds, speech_probability=probability)
         hypotheses = self.readings(waveform)
-        features = self.encoder_views(waveform, segments) if self.with_encoder_features else None
+        features = self.encoder_views(waveform, segments, heard) if self.with_encoder_features else None
         return Transcript(hypotheses[0][0], "en", fraction, seconds, features, hypotheses, probability)
 
     def readings(self, waveform: np.ndarray) -> list[tuple[str, float]]:
@@ -343,15 +344,18 @@ class Transcriber:
             self._prompt = (tokenizer, self.model.get_prompt(tokenizer, [], without_timestamps=True))
         return self._prompt
 
-    def encoder_views(self, waveform: np.ndarray, segments: list[dict] | None = None) -> np.ndarray:
+    def encoder_views(self, waveform: np.ndarray, segments: list[dict] | None = None,
+                      as_recorded: np.ndarray | None = None) -> np.ndarray:
         """`encoder_features` of the voiced span at each of SPEECH_VIEW_RATES when the span is at
-        most SPEECH_VIEWS_MAX_SECONDS long, else of the span as is: shape (views, 768)."""
+        most SPEECH_VIEWS_MAX_SECONDS long, else of the span as is: shape (views, 768).
+        `as_recorded`: the rate-1 features if already computed (the speech gate's), not redone."""
         waveform = _as_waveform(waveform)
         if segments is None:
             segments = speech_segments(waveform)
         short = voiced_span(waveform, segments).size <= SPEECH_VIEWS_MAX_SECONDS * SAMPLE_RATE
         rates = SPEECH_VIEW_RATES if short else (1.0,)
-        return np.stack([self.encoder_features(waveform, segments, rate) for rate in rates])
+        return np.stack([as_recorded if rate == 1.0 and as_recorded is not None
+                         else self.encoder_features(waveform, segments, rate) for rate in rates])
 
     def encoder_features(self, waveform: np.ndarray, segments: list[dict] | None = None,
                          rate: float = 1.0) -> np.ndarray:

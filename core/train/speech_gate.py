@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.model.speech import ENCODER_MAX_SECONDS, SAMPLE_RATE, _covered, is_mostly_speech, speech_segments
 from core.model.speech_gate import FILE as GATE_FILE
 from core.model.speech_gate import MAX_SECONDS, THRESHOLD, SpeechGate
 from core.train.data.sources import ART4APPS
@@ -50,11 +51,7 @@ class Examples:
     """Encoder features of labelled clips, with the VAD's verdict and a group per recording."""
 
     def __init__(self, transcriber):
-        from core.model.speech import _covered, is_mostly_speech, speech_segments
-
         self._transcriber = transcriber
-        self._vad = lambda w, segments: bool(is_mostly_speech(w, _covered(segments, w.size)))
-        self._segments = speech_segments
         self.features: list[np.ndarray] = []
         self.speech: list[bool] = []
         self.groups: list[str] = []
@@ -65,14 +62,14 @@ class Examples:
     def add(self, waveform: np.ndarray, speech: bool, group: str, set_name: str) -> None:
         if waveform.size < 1600:  # under 0.1 s: nothing to hear
             return
-        waveform = waveform[: 30 * 16000]
-        segments = self._segments(waveform)
+        waveform = waveform[: int(ENCODER_MAX_SECONDS * SAMPLE_RATE)]
+        segments = speech_segments(waveform)  # one VAD pass for the verdict and the span, as at run time
         self.features.append(self._transcriber.encoder_features(waveform, segments))
         self.speech.append(speech)
         self.groups.append(group)
         self.sets.append(set_name)
-        self.vad.append(self._vad(waveform, segments))
-        self.seconds.append(waveform.size / 16000)
+        self.vad.append(bool(is_mostly_speech(waveform, _covered(segments, waveform.size))))
+        self.seconds.append(waveform.size / SAMPLE_RATE)
 
     def arrays(self, sets: tuple[str, ...]):
         keep = np.isin(self.sets, sets)
