@@ -66,6 +66,3 @@ class SpeechGate:
 
     def applies_to(self, seconds: float) -> bool:
         return seconds <= self.max_seconds
-
-    def says_speech(self, features: np.ndarray) -> bool:
-        return bool(self.probability(features) >= self.threshold)

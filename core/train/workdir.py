@@ -53,8 +53,9 @@ def save_run_choice(run: str, name: str, choice: dict) -> Path:
 
 
 def load_run_choice(run: str | None, name: str) -> dict | None:
-    """A choice recorded by `save_run_choice`, or None when this machine does not have it."""
-    path = runs_dir(run) / name if run else None
+    """A choice recorded by `save_run_choice`, or None when this machine does not have it.
+    Only reads: unlike runs_dir, it creates no folder for a run this machine never trained."""
+    path = cache_root() / "runs" / run / name if run else None
     return json.loads(path.read_text()) if path and path.exists() else None
 
 
