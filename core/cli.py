@@ -124,7 +124,9 @@ def cmd_search(args) -> int:
             _err(f"error: {exc}")
             return EXIT_ERROR
         if library.status()["total"] == 0:
-            _err("the library is empty: add a folder with `python main.py index FOLDER`")
+            hint = (f"`python main.py --demo index {DEMO_LIBRARY_DIR}` (or run `python main.py --demo`)"
+                    if getattr(args, "demo", False) else "`python main.py index FOLDER`")
+            _err(f"the library is empty: add a folder with {hint}")
     if args.json:
         print(json.dumps([
             {"path": h.item.path, "kind": h.item.kind, "score": round(h.score, 4),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -27,5 +28,9 @@ def default_db_path() -> Path:
     return user_data_dir() / "library.db"
 
 
-def demo_db_path() -> Path:
-    return user_data_dir() / "demo-library.db"
+def demo_db_path(demo_dir: Path = DEMO_LIBRARY_DIR) -> Path:
+    """One demo database per demo folder: a second checkout of the project (or a moved one) would
+    otherwise add its own copy of the demo files to the first one's database, and every search
+    would list each demo file once per checkout."""
+    tag = hashlib.sha1(str(Path(demo_dir).resolve()).encode("utf-8")).hexdigest()[:12]
+    return user_data_dir() / f"demo-library-{tag}.db"

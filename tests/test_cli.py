@@ -162,6 +162,19 @@ def test_no_display_prints_the_headless_commands_instead_of_crashing(tmp_path):
     assert json.loads(status.stdout)["items"]["image"]["vectors"] > 0
 
 
+def test_each_checkout_keeps_its_own_demo_database(tmp_path, monkeypatch):
+    """A second checkout must not add its demo files to the first one's demo library."""
+    from core.paths import demo_db_path
+
+    monkeypatch.setenv("TRIMODAL_BIND_HOME", str(tmp_path / "home"))
+    first, second = tmp_path / "a" / "demo", tmp_path / "b" / "demo"
+    first.mkdir(parents=True)
+    second.mkdir(parents=True)
+    assert demo_db_path(first) != demo_db_path(second)
+    assert demo_db_path(first) == demo_db_path(tmp_path / "b" / ".." / "a" / "demo")
+    assert demo_db_path(first).parent == tmp_path / "home"
+
+
 def test_forget_removes_a_folder_from_the_library_only(indexed):
     db, library = indexed
     result = run_cli("--db", str(db), "forget", str(library))
