@@ -57,3 +57,13 @@ def test_bundled_card_times_the_bundled_model(embedder):
     card = (BUNDLED_MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
     speed = section(card, "Speed")
     assert f"| {embedder.model_id} |" in speed, "the card's speed table was measured on other files"
+
+
+def test_writing_the_card_creates_nothing_in_the_training_work_folder(tmp_path, monkeypatch):
+    """On a machine that never trained, the card reads what it can and leaves no empty folders."""
+    work = tmp_path / "train-cache"
+    monkeypatch.setenv("TRIMODAL_TRAIN_CACHE", str(work))
+    write_card(card_folder(tmp_path))
+    card = (tmp_path / "model" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "Training log not available on this machine." in card
+    assert not work.exists()

@@ -19,7 +19,7 @@ from core.hashing import file_sha256
 from core.model.speech import HYPOTHESES, HYPOTHESIS_SHARPNESS, SPEECH_VIEW_RATES, SPEECH_VIEWS_MAX_SECONDS
 from core.paths import BUNDLED_MODEL_DIR
 from core.train import speech_gate
-from core.train.workdir import load_run_choice, prepared_dir, runs_dir
+from core.train.workdir import load_run_choice, read_json
 
 LICENCES = """\
 Weights shipped in this folder:
@@ -61,10 +61,9 @@ def _files_table(model_dir: Path, meta: dict) -> str:
 
 def _training(meta: dict) -> str:
     run = meta.get("trained_run")
-    result_path = runs_dir(run) / "result.json" if run else None
-    if not result_path or not result_path.exists():
+    result = load_run_choice(run, "result.json")
+    if not result:
         return "Training log not available on this machine."
-    result = json.loads(result_path.read_text())
     c = result["config"]
     best = result["history"][result["best_epoch"]] if result["history"] else {}
     lines = [
@@ -90,9 +89,8 @@ def _training(meta: dict) -> str:
             f"{c.get('anchor_words', 4)} words as anchors (fp16); a sound's unit embedding e becomes "
             f"e + {c['audio_anchor_weight']} · unit(Σ top-{c['audio_anchor_k']} softmax(e·anchors / "
             f"{c['audio_anchor_temperature']}) · anchors), a ConSE-style pull onto the text manifold.")
-    speech_path = runs_dir(run) / "speech_head.json"
-    if speech_path.exists():
-        speech = json.loads(speech_path.read_text())
+    speech = load_run_choice(run, "speech_head.json")
+    if speech:
         best_speech = speech["validation"]
         lines.append(
             f"Speech head: {speech['clips']} espeak-ng clips of {speech['texts']} training texts (one seeded "
@@ -115,10 +113,9 @@ def _training(meta: dict) -> str:
 
 
 def _data_summary() -> str:
-    path = prepared_dir() / "summary.json"
-    if not path.exists():
+    s = read_json("prepared", "summary.json")
+    if not s:
         return "Data summary not available on this machine."
-    s = json.loads(path.read_text())
     by_source = ", ".join(f"{k} {v}" for k, v in s.get("train_by_source", {}).items())
     pairs = s.get("train_modalities", {}).get("pairs", {})
     return (f"{s.get('train_items')} training items ({by_source}); modality pairs: "

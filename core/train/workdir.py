@@ -18,9 +18,13 @@ import os
 from pathlib import Path
 
 
-def cache_root() -> Path:
+def _root() -> Path:
     configured = os.environ.get("TRIMODAL_TRAIN_CACHE")
-    root = Path(configured).expanduser() if configured else Path.home() / ".cache" / "trimodal-bind-train"
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "trimodal-bind-train"
+
+
+def cache_root() -> Path:
+    root = _root()
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -52,11 +56,18 @@ def save_run_choice(run: str, name: str, choice: dict) -> Path:
     return path
 
 
+def read_json(*parts: str) -> dict | None:
+    """A JSON file of the work folder (e.g. "prepared", "summary.json"), or None when this machine
+    does not have it. Only reads: unlike the *_dir helpers it creates no folder, so the model card
+    can be written on a machine that never trained."""
+    path = _root().joinpath(*parts)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def load_run_choice(run: str | None, name: str) -> dict | None:
-    """A choice recorded by `save_run_choice`, or None when this machine does not have it.
-    Only reads: unlike runs_dir, it creates no folder for a run this machine never trained."""
-    path = cache_root() / "runs" / run / name if run else None
-    return json.loads(path.read_text()) if path and path.exists() else None
+    """A choice recorded by `save_run_choice` (or any JSON a run wrote), or None when this machine
+    does not have it."""
+    return read_json("runs", run, name) if run else None
 
 
 def _sub(*parts: str) -> Path:
