@@ -125,7 +125,7 @@ def cmd_search(args) -> int:
             return EXIT_ERROR
         if library.status()["total"] == 0:
             hint = (f"`python main.py --demo index {DEMO_LIBRARY_DIR}` (or run `python main.py --demo`)"
-                    if getattr(args, "demo", False) else "`python main.py index FOLDER`")
+                    if args.demo else "`python main.py index FOLDER`")
             _err(f"the library is empty: add a folder with {hint}")
     if args.json:
         print(json.dumps([
