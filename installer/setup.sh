@@ -15,7 +15,8 @@ apt_window=(libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysym
             libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0)
 case "$profile" in
   runtime) apt_packages=("${apt_common[@]}" "${apt_window[@]}"); extras="" ;;
-  dev)     apt_packages=("${apt_common[@]}"); extras="[dev]" ;;
+  # The tests speak words with espeak-ng (speech recognition, the speech head and gate).
+  dev)     apt_packages=("${apt_common[@]}" espeak-ng); extras="[dev]" ;;
   *) echo "usage: $0 runtime|dev" >&2; exit 2 ;;
 esac
 

@@ -41,6 +41,16 @@ def demo_copy(tmp_path) -> Path:
     return target
 
 
+def espeak_ng() -> str:
+    """espeak-ng's path. `installer/setup.sh dev` (the README's test command) installs it, so its
+    absence is a broken setup and fails rather than quietly skipping the speech tests."""
+    path = shutil.which("espeak-ng")
+    if path is None:
+        pytest.fail("espeak-ng is not on PATH: run `installer/setup.sh dev` (or apt-get install espeak-ng)",
+                    pytrace=False)
+    return path
+
+
 def run_cli(*args: str, cwd: Path = REPO, env_extra: dict | None = None, python_prefix: list | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
     """Run `python main.py ARGS` in a subprocess, as a user would."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 
 import numpy as np
@@ -21,6 +20,8 @@ from core.model.speech import (  # noqa: E402
     load_audio,
     speech_fraction,
 )
+
+from .conftest import espeak_ng  # noqa: E402
 
 SENTENCE = "Please remember to buy fresh bread and green apples at the market tomorrow morning."
 
@@ -39,8 +40,7 @@ def transcriber():
 
 @pytest.fixture(scope="module")
 def spoken_sentence(tmp_path_factory):
-    if not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not on PATH")
+    espeak_ng()
     path = tmp_path_factory.mktemp("speech") / "memo.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), SENTENCE], check=True,
                    capture_output=True)

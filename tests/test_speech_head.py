@@ -4,7 +4,6 @@ features → a few seeded epochs → a head that exports to ONNX with parity."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import numpy as np
@@ -12,8 +11,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("faster_whisper")
-if not shutil.which("espeak-ng"):
-    pytest.skip("espeak-ng is not on PATH", allow_module_level=True)
+
+from .conftest import espeak_ng  # noqa: E402
 
 WORDS = ["apple", "guitar", "umbrella", "bicycle", "kitten", "rocket", "window", "garden"]
 VOICES = [["-v", "en-us"], ["-v", "en-gb+f3", "-p", "70"], ["-v", "en-us+m3", "-s", "140"]]
@@ -21,6 +20,7 @@ VOICES = [["-v", "en-us"], ["-v", "en-gb+f3", "-p", "70"], ["-v", "en-us+m3", "-
 
 @pytest.fixture(scope="module")
 def speech_cache(tmp_path_factory):
+    espeak_ng()
     import os
 
     root = tmp_path_factory.mktemp("speech-cache")

@@ -13,7 +13,7 @@ import pytest
 from core.hashing import file_sha256
 from core.model import Embedder
 from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR
-from tests.conftest import DEMO
+from tests.conftest import DEMO, espeak_ng
 
 MODEL_BUDGET_BYTES = 80 * 1024 * 1024
 
@@ -125,11 +125,8 @@ def test_speech_head_hears_words_of_its_vocabulary(tmp_path):
     """A voice the head never trained on (espeak-ng en-gb-x-rp, female variant, slow) says words of
     the training vocabulary. Whisper misreads several of these ("Bye." for "bicycle"); the speech
     head alone, and the full speech vector (acoustic + readings + speech head), find most."""
-    import shutil
-
     pytest.importorskip("faster_whisper")
-    if not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not on PATH")
+    espeak_ng()
     embedder = Embedder(BUNDLED_MODEL_DIR)
     if embedder.transcriber() is None:
         pytest.skip(embedder.speech_status)
