@@ -325,7 +325,8 @@ def set_audio_mean(model: TrimodalHeads, sound_rows: torch.Tensor, scale: float)
 
 def train(config: Config, class_table: np.ndarray, log=print) -> dict:
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed and not dist.is_initialized():
+    owns_group = distributed and not dist.is_initialized()
+    if owns_group:
         dist.init_process_group("gloo")
     rank = dist.get_rank() if distributed else 0
     world = dist.get_world_size() if distributed else 1
@@ -438,6 +439,10 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
         log(f"best epochs {tracker.best_epoch}; saved {run_dir / 'best.pt'}")
     if distributed:
         dist.barrier()
+    if owns_group:
+        # Left to interpreter shutdown, gloo's worker threads can outlive Python and abort the
+        # process (SIGABRT, "terminate called without an active exception"; pytorch#179291).
+        dist.destroy_process_group()
     return result
 
 
