@@ -41,6 +41,7 @@ def demo_copy(tmp_path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
 def espeak_ng() -> str:
     """espeak-ng's path. `installer/setup.sh dev` (the README's test command) installs it, so its
     absence is a broken setup and fails rather than quietly skipping the speech tests."""

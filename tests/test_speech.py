@@ -21,8 +21,6 @@ from core.model.speech import (  # noqa: E402
     speech_fraction,
 )
 
-from .conftest import espeak_ng  # noqa: E402
-
 SENTENCE = "Please remember to buy fresh bread and green apples at the market tomorrow morning."
 
 
@@ -39,8 +37,7 @@ def transcriber():
 
 
 @pytest.fixture(scope="module")
-def spoken_sentence(tmp_path_factory):
-    espeak_ng()
+def spoken_sentence(tmp_path_factory, espeak_ng):
     path = tmp_path_factory.mktemp("speech") / "memo.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), SENTENCE], check=True,
                    capture_output=True)

@@ -13,7 +13,7 @@ from core.model.speech import SAMPLE_RATE, is_mostly_speech, load_audio  # noqa:
 from core.model.speech_gate import SpeechGate, SpeechGateError  # noqa: E402
 from core.paths import BUNDLED_MODEL_DIR  # noqa: E402
 
-from .conftest import SHARED_DATA, espeak_ng  # noqa: E402
+from .conftest import SHARED_DATA  # noqa: E402
 
 # An Art4Apps English word said by a person (a training-source recording), as a short 8 kHz clip
 # trimmed to its voiced core: Silero VAD hears no speech in it.
@@ -100,14 +100,13 @@ def test_gate_file_errors_are_clear(tmp_path):
         SpeechGate.load(odd)
 
 
-def test_trained_gate_matches_scikit_learn_and_round_trips(tmp_path):
+def test_trained_gate_matches_scikit_learn_and_round_trips(tmp_path, espeak_ng):
     """core.train.speech_gate.fit on a small real sample: Whisper encoder features of espeak-ng
     words against synthetic sounds. The numpy gate gives scikit-learn's probabilities, separates
     the two kinds, and survives saving."""
     import subprocess
 
     pytest.importorskip("sklearn")
-    espeak_ng()
     from core.model.speech import Transcriber, speech_segments
     from core.train.speech_gate import fit
 

@@ -12,15 +12,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("faster_whisper")
 
-from .conftest import espeak_ng  # noqa: E402
-
 WORDS = ["apple", "guitar", "umbrella", "bicycle", "kitten", "rocket", "window", "garden"]
 VOICES = [["-v", "en-us"], ["-v", "en-gb+f3", "-p", "70"], ["-v", "en-us+m3", "-s", "140"]]
 
 
 @pytest.fixture(scope="module")
-def speech_cache(tmp_path_factory):
-    espeak_ng()
+def speech_cache(tmp_path_factory, espeak_ng):
     import os
 
     root = tmp_path_factory.mktemp("speech-cache")

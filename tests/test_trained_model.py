@@ -13,7 +13,7 @@ import pytest
 from core.hashing import file_sha256
 from core.model import Embedder
 from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR
-from tests.conftest import DEMO, espeak_ng
+from tests.conftest import DEMO
 
 MODEL_BUDGET_BYTES = 80 * 1024 * 1024
 
@@ -121,12 +121,11 @@ def test_anchored_audio_head_moves_towards_its_texts_and_exports(tmp_path):
 KNOWN_WORDS = ["umbrella", "guitar", "bicycle", "window", "rocket", "kitten", "telephone", "butterfly", "tomato"]
 
 
-def test_speech_head_hears_words_of_its_vocabulary(tmp_path):
+def test_speech_head_hears_words_of_its_vocabulary(tmp_path, espeak_ng):
     """A voice the head never trained on (espeak-ng en-gb-x-rp, female variant, slow) says words of
     the training vocabulary. Whisper misreads several of these ("Bye." for "bicycle"); the speech
     head alone, and the full speech vector (acoustic + readings + speech head), find most."""
     pytest.importorskip("faster_whisper")
-    espeak_ng()
     embedder = Embedder(BUNDLED_MODEL_DIR)
     if embedder.transcriber() is None:
         pytest.skip(embedder.speech_status)
