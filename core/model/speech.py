@@ -147,7 +147,7 @@ def load_audio(path: Union[str, os.PathLike]) -> np.ndarray:
                 f"cannot decode audio {path}: {first_error}; PyAV: {second_error}"
             ) from None
         if waveform.size == 0:
-            raise AudioDecodeError(f"cannot decode audio {path}: no audio samples")
+            raise AudioDecodeError(f"cannot decode audio {path}: no audio samples") from None
         return waveform[: int(MAX_TRANSCRIBED_SECONDS * SAMPLE_RATE)].astype(np.float32)
 
 

@@ -27,7 +27,6 @@ import os
 import random
 import time
 import zlib
-from pathlib import Path
 
 import numpy as np
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf

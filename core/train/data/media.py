@@ -8,7 +8,6 @@ import hashlib
 import os
 import subprocess
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 from core.train import workdir
 

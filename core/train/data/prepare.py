@@ -253,7 +253,7 @@ def main(argv=None):
     raw, word_cat = st.run("collect", collect, selected)
     st.run("media", media, raw)
     all_items = []
-    for name, items in raw.items():
+    for items in raw.values():
         for it in items:
             it.pop("category", None)
             if len(modalities(it)) >= 2:
