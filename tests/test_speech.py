@@ -39,7 +39,7 @@ def transcriber():
 @pytest.fixture(scope="module")
 def spoken_sentence(tmp_path_factory, espeak_ng):
     path = tmp_path_factory.mktemp("speech") / "memo.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), SENTENCE], check=True,
+    subprocess.run([espeak_ng, "-v", "en-us", "-s", "150", "-w", str(path), SENTENCE], check=True,
                    capture_output=True)
     return path
 
@@ -113,7 +113,7 @@ def test_resampling_to_16k(tmp_path):
     assert abs(np.argmax(spectrum) * SAMPLE_RATE / waveform.size - 440) < 3
 
 
-def test_encoder_features_read_the_voiced_span(transcriber, spoken_sentence):
+def test_encoder_features_read_the_voiced_span(transcriber, spoken_sentence, espeak_ng):
     """Pooled Whisper encoder states (the speech head's input) come from the voiced span only, so
     seconds of silence around a memo barely change them, while another sentence does."""
     waveform = load_audio(spoken_sentence)
@@ -121,7 +121,7 @@ def test_encoder_features_read_the_voiced_span(transcriber, spoken_sentence):
     assert features.shape == (768,) and features.dtype == np.float32 and np.isfinite(features).all()
     silence = np.zeros(2 * SAMPLE_RATE, np.float32)
     padded = transcriber.encoder_features(np.concatenate([silence, waveform, silence]))
-    other = subprocess.run(["espeak-ng", "-v", "en-gb", "--stdout", "The train to the coast leaves at noon."],
+    other = subprocess.run([espeak_ng, "-v", "en-gb", "--stdout", "The train to the coast leaves at noon."],
                            check=True, capture_output=True).stdout
     import io
 

@@ -114,7 +114,7 @@ def test_trained_gate_matches_scikit_learn_and_round_trips(tmp_path, espeak_ng):
     features, speech, groups = [], [], []
     for k, word in enumerate(["apple", "seven", "garden", "yes", "rocket", "window"]):
         path = tmp_path / f"{word}.wav"
-        subprocess.run(["espeak-ng", "-v", ["en-us", "en-gb+f3"][k % 2], "-w", str(path), word], check=True,
+        subprocess.run([espeak_ng, "-v", ["en-us", "en-gb+f3"][k % 2], "-w", str(path), word], check=True,
                        capture_output=True)
         waveform = load_audio(path)
         features.append(transcriber.encoder_features(waveform, speech_segments(waveform)))

@@ -29,10 +29,10 @@ def speech_cache(tmp_path_factory, espeak_ng):
     for word in WORDS:
         for take, voice in enumerate(VOICES):
             path = wavs / f"{word}_{take}.wav"
-            subprocess.run(["espeak-ng", *voice, "-w", str(path), word], check=True, capture_output=True)
+            subprocess.run([espeak_ng, *voice, "-w", str(path), word], check=True, capture_output=True)
             spoken.append({"id": f"word:{word}:{take}", "audio": str(path), "text": word, "voice": " ".join(voice)})
         path = wavs / f"{word}_human.wav"  # stands in for a person's recording: a voice not in VOICES
-        subprocess.run(["espeak-ng", "-v", "en-gb-scotland+m5", "-w", str(path), word], check=True, capture_output=True)
+        subprocess.run([espeak_ng, "-v", "en-gb-scotland+m5", "-w", str(path), word], check=True, capture_output=True)
         human.append({"id": f"art4apps-en:{word}", "source": "art4apps-speech", "concept": word, "audio": str(path),
                       "audio_kind": "speech", "text": [word], "image": None})
     prepared = root / "prepared"

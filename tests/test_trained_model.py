@@ -133,7 +133,7 @@ def test_speech_head_hears_words_of_its_vocabulary(tmp_path, espeak_ng):
     paths = []
     for word in KNOWN_WORDS:
         path = tmp_path / f"{word}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-gb-x-rp+f4", "-s", "125", "-w", str(path), word], check=True,
+        subprocess.run([espeak_ng, "-v", "en-gb-x-rp+f4", "-s", "125", "-w", str(path), word], check=True,
                        capture_output=True)
         paths.append(path)
     parts = embedder.speech_parts(paths)
