@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from core.train.data import sources
-from core.train.data.textnorm import (clean_phrase, english_words, head, is_english_word, tokens)
+from core.train.data.textnorm import clean_phrase, english_words, head, is_english_word, tokens
 
 ART4APPS = sources.ART4APPS
 SKIP_ART4APPS_CATEGORIES = {"letters"}
