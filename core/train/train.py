@@ -19,6 +19,8 @@ after early stopping.
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
 import json
 import os
 import random
@@ -327,6 +329,10 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     owns_group = distributed and not dist.is_initialized()
     if owns_group:
+        # Imported before the group exists: this module binds `group.WORLD` into its functions'
+        # default arguments at import time, and DDP imports it, which would pin the group
+        # (and its gloo threads) for the life of the interpreter.
+        importlib.import_module("torch.distributed.nn.functional")
         dist.init_process_group("gloo")
     rank = dist.get_rank() if distributed else 0
     world = dist.get_world_size() if distributed else 1
@@ -440,8 +446,13 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
     if distributed:
         dist.barrier()
     if owns_group:
-        # Left to interpreter shutdown, gloo's worker threads can outlive Python and abort the
-        # process (SIGABRT, "terminate called without an active exception"; pytorch#179291).
+        # The group must be freed here, while Python is fully alive: a gloo worker thread that
+        # drops its last finished work during interpreter shutdown aborts the process
+        # (SIGABRT, "terminate called without an active exception"; pytorch#179291, #190489).
+        # DDP's reducer holds the group too, so DDP goes first; then the destroy drops the last
+        # reference and the group joins its worker threads.
+        del trained
+        gc.collect()
         dist.destroy_process_group()
     return result
 
