@@ -19,7 +19,6 @@ after early stopping.
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import json
 import os
@@ -452,7 +451,6 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
         # DDP's reducer holds the group too, so DDP goes first; then the destroy drops the last
         # reference and the group joins its worker threads.
         del trained
-        gc.collect()
         dist.destroy_process_group()
     return result
 
