@@ -15,8 +15,9 @@ apt_window=(libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysym
             libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0)
 case "$profile" in
   runtime) apt_packages=("${apt_common[@]}" "${apt_window[@]}"); extras="" ;;
-  # The tests speak words with espeak-ng (speech recognition, the speech head and gate).
-  dev)     apt_packages=("${apt_common[@]}" espeak-ng); extras="[dev]" ;;
+  # The tests speak words with espeak-ng (speech recognition, the speech head and gate) and watch
+  # an index run's network calls with strace (tests/test_offline.py: nothing may leave the machine).
+  dev)     apt_packages=("${apt_common[@]}" espeak-ng strace); extras="[dev]" ;;
   *) echo "usage: $0 runtime|dev" >&2; exit 2 ;;
 esac
 
