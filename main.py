@@ -61,9 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         db = args.db or cli.default_db_path()
         print(f"error: {explain_database_error(exc, db)}", file=sys.stderr)
         return cli.EXIT_ERROR
-    except SchemaTooNew as exc:
+    except (SchemaTooNew, cli.CommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return cli.EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (`search … | head`): not an error of ours. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return cli.EXIT_OK
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.workers import IndexWorker, SearchRequest, SearchWorker, start_in_thread
+from core.library import printable
 from core.media import kind_of
 from core.model import Embedder
 
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self._request_id = 0
         self._file_query = ""
         self._indexing = False
+        self._result_paths: list[str] = []
 
         self._build_actions()
         self._build_widgets()
@@ -176,7 +178,7 @@ class MainWindow(QMainWindow):
     def search_by_file(self, path: str) -> None:
         self._file_query = path
         self.search_box.clear()
-        self.query_label.setText(f"Items like: {Path(path).name}")
+        self.query_label.setText(f"Items like: {printable(Path(path).name)}")
         self.query_label.setVisible(True)
         self.run_search()
 
@@ -184,13 +186,15 @@ class MainWindow(QMainWindow):
         if request_id != self._request_id:
             return  # an older query finished after a newer one was sent
         self.results.clear()
+        self._result_paths = []  # the real names; Qt strings cannot hold bytes that are not UTF-8
         weak = [hit for hit in hits if hit.score < STRONG_MATCH]
         if not self.weak_matches.isChecked():
             hits = [hit for hit in hits if hit.score >= STRONG_MATCH]
         for hit in hits:
             item = QListWidgetItem(self._icon_for(hit.item.kind, hit.item.path), self._describe(hit))
-            item.setData(Qt.ItemDataRole.UserRole, hit.item.path)
-            item.setToolTip(hit.item.path)
+            item.setData(Qt.ItemDataRole.UserRole, len(self._result_paths))
+            self._result_paths.append(hit.item.path)
+            item.setToolTip(printable(hit.item.path))
             item.setSizeHint(QSize(0, THUMBNAIL.height() + 8))
             self.results.addItem(item)
         if hits:
@@ -213,10 +217,10 @@ class MainWindow(QMainWindow):
         if item.duration:
             details.append(f"{item.duration:.1f} s")
         details.append(f"match {hit.relevance:.0%}")
-        third_line = os.path.dirname(item.path)
+        third_line = printable(os.path.dirname(item.path))
         if item.kind == "text" and item.extracted_text:
             third_line = " ".join(item.extracted_text.split())[:110]
-        return f"{Path(item.path).name}\n{' · '.join(details)}\n{third_line}"
+        return f"{printable(Path(item.path).name)}\n{' · '.join(details)}\n{third_line}"
 
     def _icon_for(self, kind: str, path: str) -> QIcon:
         if kind == "image":
@@ -241,21 +245,24 @@ class MainWindow(QMainWindow):
         painter.end()
         return canvas
 
+    def _path_of(self, item: QListWidgetItem) -> str:
+        return self._result_paths[item.data(Qt.ItemDataRole.UserRole)]
+
     def open_result(self, item: QListWidgetItem) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(item.data(Qt.ItemDataRole.UserRole)))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self._path_of(item)))
 
     def show_result_menu(self, position) -> None:
         item = self.results.itemAt(position)
         if item is None:
             return
-        path = item.data(Qt.ItemDataRole.UserRole)
+        path = self._path_of(item)
         menu = QMenu(self)
         menu.addAction("Open", lambda: self.open_result(item))
         menu.addAction("Show in folder",
                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
         more = menu.addAction("More like this", lambda: self.search_by_file(path))
         more.setEnabled(self._embedder.supports(kind_of(path) or "text"))
-        menu.addAction("Copy path", lambda: QApplication.clipboard().setText(path))
+        menu.addAction("Copy path", lambda: QApplication.clipboard().setText(printable(path)))
         menu.exec(self.results.viewport().mapToGlobal(position))
 
     # -- drag and drop ------------------------------------------------------------------------
@@ -293,7 +300,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, total)  # total 0 shows a busy bar while the count is unknown
         self.progress.setValue(done)
         self.progress.setFormat(f"{phase} %v/%m" if total else phase)
-        self.statusBar().showMessage(f"{phase}: {Path(path).name}")
+        self.statusBar().showMessage(f"{phase}: {printable(Path(path).name)}")
 
     def _index_done(self) -> None:
         self._indexing = False

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.media import normalise_kind
 from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path
-from core.store import KINDS
+from core.store import KINDS, printable
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -41,6 +41,34 @@ def _open_library(args):
     return Library(args.db, getattr(args, "library_model", None))
 
 
+def _db_typed_by_user(args) -> bool:
+    return args.db is not None and not args.demo
+
+
+def _open_for_reading(args):
+    """The library to search or describe, opened without creating or changing anything; None
+    when the default library does not exist yet (nothing was ever indexed)."""
+    from core.library import Library, LibraryError
+
+    db = Path(args.db) if args.db else default_db_path()
+    if not db.exists() and not _db_typed_by_user(args):
+        return None
+    try:
+        return Library.for_reading(db, getattr(args, "library_model", None))
+    except LibraryError as exc:
+        raise CommandError(str(exc)) from None
+
+
+class CommandError(Exception):
+    """Ends a command with this message on stderr and exit code 1."""
+
+
+def _empty_library_hint(args) -> str:
+    hint = (f"`python main.py --demo index {DEMO_LIBRARY_DIR}` (or run `python main.py --demo`)"
+            if args.demo else "`python main.py index FOLDER`")
+    return f"the library is empty: add a folder with {hint}"
+
+
 # -- index ------------------------------------------------------------------------------------
 def cmd_index(args) -> int:
     from core.library import LibraryError
@@ -52,6 +80,7 @@ def cmd_index(args) -> int:
                     args.paths or None,
                     scan_progress=_progress_to(scan_bar),
                     embed_progress=_progress_to(embed_bar),
+                    wait=args.wait,
                 )
         except LibraryError as exc:
             _err(f"error: {exc}")
@@ -59,21 +88,29 @@ def cmd_index(args) -> int:
         except KeyboardInterrupt:
             _err("interrupted: what was embedded is saved; run `index` again to resume")
             return EXIT_ERROR
+        for note in result.notes:
+            print(note)
         if result.reembed:
             print(f"model changed: {result.reembed} items re-embedded")
         for folder, scan in result.scans.items():
-            print(f"{folder}: {scan.seen} files ({scan.new} new, {scan.changed} changed, {scan.moved} moved, "
-                  f"{scan.removed} removed, {scan.unchanged} unchanged)")
+            print(f"{printable(folder)}: {scan.seen} files ({scan.new} new, {scan.changed} changed, "
+                  f"{scan.moved} moved, {scan.removed} removed, {scan.unchanged} unchanged)")
             for path, error in scan.folder_errors:
-                print(f"  folder skipped: {path}: {error}")
+                print(f"  not checked: {printable(path)}: {error}")
+            if scan.not_checked:
+                print(f"  {scan.not_checked} items below folders that could not be checked are kept as they were")
         embedding = result.embedding
         print(f"embedded {embedding.embedded} items, {embedding.metadata_only} indexed without a vector "
               f"(the model has no tower for them) in {embedding.seconds:.1f} s")
         problems = [p for scan in result.scans.values() for p in scan.unreadable] + embedding.failed
+        failed_in_all = sum(counts["failed"] for counts in library.status()["items"].values())
         if problems:
-            print(f"{len(problems)} files could not be indexed:")
+            print(f"{len(problems)} files could not be indexed in this run "
+                  f"({failed_in_all} in the library in all; `status` lists them):")
             for path, reason in problems:
-                print(f"  {path}: {reason}")
+                print(f"  {printable(path)}: {reason}")
+        elif failed_in_all:
+            print(f"no new failures; {failed_in_all} files in the library could not be indexed (`status` lists them)")
     return EXIT_OK
 
 
@@ -86,7 +123,7 @@ def cmd_forget(args) -> int:
         except LibraryError as exc:
             _err(f"error: {exc}")
             return EXIT_ERROR
-    print(f"forgot {forgotten} items from {args.path}; the files themselves were not touched")
+    print(f"forgot {forgotten} items from {printable(args.path)}; the files themselves were not touched")
     return EXIT_OK
 
 
@@ -114,19 +151,23 @@ def cmd_search(args) -> int:
     except ValueError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE
-    with _open_library(args) as library:
-        try:
-            if args.file:
-                hits = library.search_file(args.file, kinds=kinds, limit=args.limit, min_score=args.min_score)
-            else:
-                hits = library.search_text(" ".join(args.text), kinds=kinds, limit=args.limit, min_score=args.min_score)
-        except QueryError as exc:
-            _err(f"error: {exc}")
-            return EXIT_ERROR
-        if library.status()["total"] == 0:
-            hint = (f"`python main.py --demo index {DEMO_LIBRARY_DIR}` (or run `python main.py --demo`)"
-                    if args.demo else "`python main.py index FOLDER`")
-            _err(f"the library is empty: add a folder with {hint}")
+    library = _open_for_reading(args)
+    if library is None:
+        hits = []
+        _err(_empty_library_hint(args))
+    else:
+        with library:
+            try:
+                if args.file:
+                    hits = library.search_file(args.file, kinds=kinds, limit=args.limit, min_score=args.min_score)
+                else:
+                    hits = library.search_text(" ".join(args.text), kinds=kinds, limit=args.limit,
+                                               min_score=args.min_score)
+            except QueryError as exc:
+                _err(f"error: {exc}")
+                return EXIT_ERROR
+            if library.status()["total"] == 0:
+                _err(_empty_library_hint(args))
     if args.json:
         print(json.dumps([
             {"path": h.item.path, "kind": h.item.kind, "score": round(h.score, 4),
@@ -136,27 +177,43 @@ def cmd_search(args) -> int:
     if not hits:
         print("no results")
     for rank, hit in enumerate(hits, start=1):
-        print(f"{rank:3d}. {hit.score:6.2f}  {hit.item.kind:<5}  {hit.item.path}")
+        print(f"{rank:3d}. {hit.score:6.2f}  {hit.item.kind:<5}  {printable(hit.item.path)}")
     return EXIT_OK
 
 
 # -- status -----------------------------------------------------------------------------------
 def cmd_status(args) -> int:
-    with _open_library(args) as library:
+    library = _open_for_reading(args)
+    if library is None:
+        db = args.db or default_db_path()
+        if args.json:
+            print(json.dumps({"database": str(db), "exists": False}, indent=2))
+        else:
+            print(f"database: {db} (not created yet)\n{_empty_library_hint(args)}")
+        return EXIT_OK
+    with library:
         status = library.status()
     if args.json:
         print(json.dumps(status, indent=2))
         return EXIT_OK
-    print(f"database: {status['database']}")
+    print(f"database: {status['database']}{' (read-only)' if status['read_only'] else ''}")
     print(f"model:    {status['model'] or '(nothing indexed yet)'}")
-    print(f"folders:  {', '.join(status['folders']) or '(none: add one with `index FOLDER`)'}")
+    print(f"folders:  {', '.join(map(printable, status['folders'])) or '(none: add one with `index FOLDER`)'}")
     for kind, counts in status["items"].items():
         print(f"  {kind:<5} done {counts['done']:6d}  pending {counts['pending']:6d}  "
               f"failed {counts['failed']:6d}  with vector {counts['vectors']:6d}")
+    if status["not_checked"]:
+        print("folders not checked (their items are kept as they were):")
+        for problem in status["not_checked"]:
+            print(f"  {printable(problem['folder'])}: {problem['reason']} ({problem['items_kept']} items kept)")
     if status["failed"]:
         print("failed files:")
         for path, error in status["failed"]:
-            print(f"  {path}: {error}")
+            print(f"  {printable(path)}: {error}")
+    if status["warnings"]:
+        print("indexed with a warning:")
+        for path, warning in status["warnings"]:
+            print(f"  {printable(path)}: {warning}")
     return EXIT_OK
 
 
@@ -230,6 +287,16 @@ def cmd_eval(args) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
@@ -243,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = commands.add_parser("index", help="add folders and index them (one-shot scan); no PATH re-scans all")
     index.add_argument("paths", nargs="*", metavar="PATH")
+    index.add_argument("--wait", action="store_true",
+                       help="if another indexer is working on this library, wait for it instead of stopping")
     index.set_defaults(func=cmd_index)
 
     forget = commands.add_parser("forget", help="remove a folder from the library (files stay on disk)")
@@ -253,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("text", nargs="*", help="what to look for")
     search.add_argument("--file", help="find items like this photo, recording or note")
     search.add_argument("--kind", action="append", help="image, audio or text (repeat or comma-separate)")
-    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--limit", type=_positive_int, default=10, help="how many results (default 10)")
     search.add_argument("--min-score", type=float, default=None,
                         help="hide results below this calibrated score (about 2 = clearly related)")
     search.add_argument("--json", action="store_true")

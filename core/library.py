@@ -7,16 +7,31 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import filelock
+
 from core.index import EmbedReport, Indexer, ScanReport
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
 from core.model import Embedder
 from core.paths import BUNDLED_MODEL_DIR, default_db_path
 from core.search import QueryError, SearchEngine, SearchHit
-from core.store import KINDS, LibraryStore
+from core.store import KINDS, LibraryStore, ReadOnlyLibrary, is_inside, printable
+
+__all__ = ["IndexResult", "IndexerBusy", "Library", "LibraryError", "printable"]
+
+MISSING_FOLDER = "folder is missing (unplugged drive?): its items are kept as they were, not checked"
 
 
 class LibraryError(ValueError):
     """A request the library cannot carry out, with a message for the user."""
+
+
+class IndexerBusy(LibraryError):
+    """Another process (or thread) is indexing this library right now."""
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may change the database file and create its journal beside it."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
 
 
 @dataclass
@@ -24,6 +39,7 @@ class IndexResult:
     scans: dict[str, ScanReport] = field(default_factory=dict)
     embedding: EmbedReport | None = None
     reembed: int = 0  # items invalidated because the model changed
+    notes: list[str] = field(default_factory=list)  # what was done with the folders asked for
 
 
 class Library:
@@ -32,15 +48,35 @@ class Library:
         db_path: str | Path | None = None,
         model_dir: str | Path | None = None,
         embedder: Embedder | None = None,
+        *,
+        read_only: bool = False,
     ):
         """`embedder` lets several libraries (one per thread: SQLite connections are not shared
-        across threads) use one set of ONNX sessions."""
+        across threads) use one set of ONNX sessions. `read_only` never writes to the database."""
         self.db_path = Path(db_path) if db_path else default_db_path()
         self.model_dir = Path(model_dir) if model_dir else BUNDLED_MODEL_DIR
-        self.store = LibraryStore(self.db_path)
+        self.read_only = read_only
+        try:
+            self.store = LibraryStore(self.db_path, read_only=read_only)
+        except ReadOnlyLibrary as exc:
+            raise LibraryError(str(exc)) from None
         self._embedder: Embedder | None = embedder
         self._search: SearchEngine | None = None
         self._model_checked = False
+
+    @classmethod
+    def for_reading(cls, db_path: str | Path | None = None, model_dir: str | Path | None = None,
+                    embedder: Embedder | None = None) -> "Library":
+        """Open an existing library to search it or show its state: never creates a database
+        (a mistyped path is an error, not a new empty library), and opens one that cannot be
+        written (read-only file, folder or file system) read-only instead of failing."""
+        path = Path(db_path) if db_path else default_db_path()
+        if not path.exists():
+            raise LibraryError(f"no library database at {printable(str(path))}: check --db, "
+                               "or add a folder with `index FOLDER` to create one")
+        if path.is_dir() or not path.is_file():
+            raise LibraryError(f"{printable(str(path))} is not a library database file")
+        return cls(path, model_dir, embedder, read_only=not writable(path))
 
     def close(self) -> None:
         self.store.close()
@@ -60,6 +96,9 @@ class Library:
 
     def bind_model(self) -> int:
         """Make the store use the current model; returns how many items now need re-embedding."""
+        if self.read_only:
+            self._model_checked = True
+            return 0
         stale = self.store.use_model(self.embedder.model_id, self.embedder.dim)
         self._model_checked = True
         return stale
@@ -81,16 +120,38 @@ class Library:
         return self._search
 
     # -- folders and indexing -----------------------------------------------------------------
-    def add_folder(self, path: str | Path) -> str:
+    @staticmethod
+    def _checked_folder(path: str | Path) -> str:
         folder = os.path.abspath(os.path.expanduser(str(path)))
+        shown = printable(folder)
         if not os.path.exists(folder):
-            raise LibraryError(f"{folder}: no such folder")
+            raise LibraryError(f"{shown}: no such folder")
         if not os.path.isdir(folder):
-            raise LibraryError(f"{folder}: not a folder (add the folder that holds it)")
+            raise LibraryError(f"{shown}: not a folder (add the folder that holds it)")
         if not os.access(folder, os.R_OK | os.X_OK):
-            raise LibraryError(f"{folder}: permission denied")
-        self.store.add_folder(folder)
+            raise LibraryError(f"{shown}: permission denied")
         return folder
+
+    def containing_folder(self, path: str | Path) -> str | None:
+        """The library folder that `path` lies in (or is), if any."""
+        path = os.path.abspath(os.path.expanduser(str(path)))
+        return next((f for f in self.folders() if f == path or is_inside(path, f)), None)
+
+    def add_folder(self, path: str | Path) -> tuple[str, str | None]:
+        """Make `path` part of the library; a file belongs to one library folder only. Returns
+        (library folder, note): a folder inside a library folder is already part of it; a folder
+        that holds library folders takes them over, keeping their items and vectors."""
+        folder = self._checked_folder(path)
+        parent = self.containing_folder(folder)
+        if parent == folder:
+            return folder, None
+        if parent is not None:
+            return parent, f"{printable(folder)} is already part of library folder {printable(parent)}"
+        inside = [f for f in self.folders() if is_inside(f, folder)]
+        self.store.add_folder(folder, absorbs=inside)
+        note = (f"{printable(folder)} now holds library folder{'s' if len(inside) > 1 else ''} "
+                f"{', '.join(printable(f) for f in inside)}: merged, nothing is embedded again") if inside else None
+        return folder, note
 
     def folders(self) -> list[str]:
         return self.store.folders()
@@ -99,9 +160,19 @@ class Library:
         """Remove a folder from the library (its items and vectors); the files stay on disk."""
         folder = os.path.abspath(os.path.expanduser(str(path)))
         if folder not in self.folders():
-            known = ", ".join(self.folders()) or "none"
-            raise LibraryError(f"{folder} is not a library folder (library folders: {known})")
+            parent = self.containing_folder(folder)
+            if parent is not None:
+                raise LibraryError(
+                    f"{printable(folder)} is part of library folder {printable(parent)}, not a folder of "
+                    f"its own: forget {printable(parent)}, or leave the sub-folder out by listing its name "
+                    f"in {printable(parent)}'s .trimodal-ignore")
+            known = ", ".join(printable(f) for f in self.folders()) or "none"
+            raise LibraryError(f"{printable(folder)} is not a library folder (library folders: {known})")
         return self.store.remove_folder(folder)
+
+    def indexing_lock(self) -> filelock.FileLock:
+        """Held while indexing: a second indexer on the same database would embed everything again."""
+        return filelock.FileLock(f"{self.db_path}.indexing.lock")
 
     def index(
         self,
@@ -110,20 +181,50 @@ class Library:
         scan_progress: ProgressCallback = _no_progress,
         embed_progress: ProgressCallback = _no_progress,
         should_stop: StopCheck = lambda: False,
+        wait: bool = False,
     ) -> IndexResult:
-        """Add `paths` as library folders (if given), reconcile every folder with the disk, then
-        embed whatever is pending. Safe to interrupt: a later call resumes."""
+        """Add `paths` to the library (if given), reconcile them (or every library folder) with
+        the disk, then embed whatever is pending. Safe to interrupt: a later call resumes. Only one
+        indexer works on a library at a time: another one raises IndexerBusy, or with `wait`
+        waits for it to finish."""
+        if self.read_only:
+            raise LibraryError(f"{printable(str(self.db_path))} is read-only: indexing needs a writable "
+                               "library (choose another with --db PATH)")
+        lock = self.indexing_lock()
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except filelock.Timeout:
+            raise IndexerBusy(
+                "another Trimodal-Bind is indexing this library right now and will embed what is pending; "
+                "wait for it to finish (or use `index --wait`), then run index again") from None
+        try:
+            return self._index_locked(paths, scan_progress, embed_progress, should_stop)
+        finally:
+            lock.release()
+
+    def _index_locked(self, paths, scan_progress, embed_progress, should_stop) -> IndexResult:
         result = IndexResult(reembed=self.bind_model())
-        folders = [self.add_folder(p) for p in paths] if paths else self.folders()
+        targets: list[tuple[str, str | None]] = []  # (library folder, sub-folder to reconcile or None)
+        if paths:
+            for path in paths:
+                root, note = self.add_folder(path)
+                if note:
+                    result.notes.append(note)
+                under = os.path.abspath(os.path.expanduser(str(path)))
+                targets.append((root, under if under != root else None))
+        else:
+            targets = [(folder, None) for folder in self.folders()]
         indexer = Indexer(self.store, self.embedder)
-        for folder in folders:
+        for root, under in targets:
             if should_stop():
                 break
-            if not os.path.isdir(folder):
-                report = ScanReport(folder_errors=[(folder, "folder is missing (unplugged drive?): kept as it was")])
-                result.scans[folder] = report
+            if not os.path.isdir(root):
+                report = ScanReport(folder_errors=[(root, MISSING_FOLDER)],
+                                    not_checked=len(self.store.items_in_folder(root)))
+                self.store.set_folder_problems(root, report.folder_errors)
+                result.scans[under or root] = report
                 continue
-            result.scans[folder] = indexer.scan(folder, progress=scan_progress)
+            result.scans[under or root] = indexer.scan(root, progress=scan_progress, under=under)
         result.embedding = indexer.embed_pending(progress=embed_progress, should_stop=should_stop)
         return result
 
@@ -143,12 +244,19 @@ class Library:
     # -- status -------------------------------------------------------------------------------
     def status(self) -> dict:
         counts = self.store.counts()
-        failed = [(item.path, item.error) for item in self.store.all_items(status="failed")]
+        items = self.store.all_items()
         return {
             "database": str(self.db_path),
+            "read_only": self.read_only,
             "model": self.store.model_id,
             "folders": self.folders(),
             "items": counts,
             "total": sum(c["pending"] + c["done"] + c["failed"] for c in counts.values()),
-            "failed": failed,
+            "failed": [(item.path, item.error) for item in items if item.status == "failed"],
+            "warnings": [(item.path, item.warning) for item in items if item.warning],
+            "not_checked": [
+                {"folder": p.path, "library_folder": p.root, "reason": p.reason, "items_kept": p.items_kept,
+                 "since": p.seen_at}
+                for p in self.store.folder_problems()
+            ],
         }

@@ -18,7 +18,7 @@ from core.hashing import file_sha256 as content_hash
 from core.index.extract import ExtractionError, extract
 from core.index.scan import FolderError, scan_folder
 from core.model import Embedder, ModalityUnavailable
-from core.store import LibraryStore, MediaItem
+from core.store import LibraryStore, MediaItem, is_inside, printable
 
 # progress(done, total, message); total is 0 while unknown.
 ProgressCallback = Callable[[int, int, str], None]
@@ -37,6 +37,7 @@ class ScanReport:
     moved: int = 0
     removed: int = 0
     unchanged: int = 0
+    not_checked: int = 0  # items kept as they were, below a folder that could not be listed
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     folder_errors: list[tuple[str, str]] = field(default_factory=list)
 
@@ -62,26 +63,37 @@ class Indexer:
         self.embedder = embedder
 
     # -- phase 1: reconcile -------------------------------------------------------------------
-    def scan(self, root: str, progress: ProgressCallback = _no_progress) -> ScanReport:
+    def scan(self, root: str, progress: ProgressCallback = _no_progress, under: str | None = None) -> ScanReport:
+        """Reconcile library folder `root` with the disk, or only its sub-folder `under`.
+
+        A sub-folder that cannot be listed (permissions, a flaky mount) keeps its items as they
+        were, not checked, and is recorded with its reason until a later scan can list it."""
         root = os.path.abspath(root)
+        top = os.path.abspath(under) if under else root
         report = ScanReport()
-        known = {item.path: item for item in self.store.items_in_folder(root)}
+        known = {item.path: item for item in
+                 (self.store.items_under(top) if under else self.store.items_in_folder(root))}
         arrivals: list = []
-        for entry in scan_folder(root):
+        for entry in scan_folder(top):
             if isinstance(entry, FolderError):
                 report.folder_errors.append((entry.path, entry.error))
                 continue
             report.seen += 1
-            progress(report.seen, 0, entry.path)
+            progress(report.seen, 0, printable(entry.path))
             item = known.pop(entry.path, None)
             if entry.error:
                 if item is None or item.error != entry.error:
                     self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None, entry.error)
                 report.unreadable.append((entry.path, entry.error))
-            elif item is not None and item.size == entry.size and item.mtime == entry.mtime:
+            elif item is not None and item.size == entry.size and item.mtime == entry.mtime and item.folder == root:
                 report.unchanged += 1
             else:
                 arrivals.append((entry, item))
+        # Items below a folder that could not be listed were not seen, not removed: keep them.
+        for folder, _ in report.folder_errors:
+            for path in [p for p in known if p == folder or is_inside(p, folder)]:
+                del known[path]
+                report.not_checked += 1
         # What is left in `known` vanished from disk; an arrival with the same content is a move.
         vanished_by_hash: dict[str, MediaItem] = {
             item.content_hash: item for item in known.values() if item.content_hash and item.status != "failed"
@@ -100,13 +112,25 @@ class Indexer:
                 known.pop(moved_from.path, None)
                 report.moved += 1
                 continue
+            if item is not None and item.content_hash == digest and item.status != "failed":
+                # Same bytes, only touched (or adopted from a folder merged into `root`): keep the vector.
+                self.store.move_item(item.id, entry.path, root, entry.mtime)
+                report.unchanged += 1
+                continue
             self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, digest)
             if item is None:
                 report.new += 1
             else:
                 report.changed += 1
         report.removed = self.store.delete_items(item.id for item in known.values())
+        self._record_folder_problems(root, top, report.folder_errors)
         return report
+
+    def _record_folder_problems(self, root: str, top: str, found: list[tuple[str, str]]) -> None:
+        """This scan's word on the folders below `top`; what earlier scans said elsewhere stands."""
+        elsewhere = [(p.path, p.reason) for p in self.store.folder_problems()
+                     if p.root == root and p.path != top and not is_inside(p.path, top)]
+        self.store.set_folder_problems(root, elsewhere + found)
 
     # -- phase 2: embed -----------------------------------------------------------------------
     def embed_pending(
@@ -131,7 +155,7 @@ class Indexer:
                 if group:
                     self._embed_group(kind, group, report)
             done += len(batch)
-            progress(min(done, total), total, batch[-1].path)
+            progress(min(done, total), total, printable(batch[-1].path))
         report.seconds = time.perf_counter() - started
         return report
 
@@ -169,6 +193,7 @@ class Indexer:
                     height=info.height,
                     duration=info.duration,
                     extracted_text=said or info.text,  # a recording's transcript, for keywords
+                    warning=getattr(info, "warning", None),
                 )
                 if vector is None:
                     report.metadata_only += 1

@@ -11,7 +11,7 @@ import numpy as np
 from core.media import kind_of
 from core.model import Embedder, ModalityUnavailable
 from core.search.calibration import KindScale, scale_for
-from core.store import KINDS, LibraryStore, MediaItem
+from core.store import KINDS, LibraryStore, MediaItem, printable
 
 CALIBRATION_SAMPLE = 512
 
@@ -49,8 +49,13 @@ class SearchEngine:
         kind = kind_of(path)
         if kind is None:
             raise QueryError(f"{path.name}: not a photo, recording or note this app can read")
+        shown = printable(str(path))
+        if not path.exists():
+            raise QueryError(f"{shown}: no such file")
+        if path.is_dir():
+            raise QueryError(f"{shown}: is a folder, not a file")
         if not path.is_file():
-            raise QueryError(f"{path}: no such file")
+            raise QueryError(f"{shown}: not a regular file (a pipe, socket or device cannot be searched by)")
         if kind == "text":
             from core.index.extract import ExtractionError, extract_text
             from core.index.indexer import note_text_for_embedding

@@ -1,7 +1,8 @@
 from core.store.driver import DriverUnavailable, get_driver
 from core.store.errors import database_errors, explain_database_error
 from core.store.schema import SCHEMA_VERSION, SchemaTooNew
-from core.store.store import KINDS, LibraryStore, MediaItem, Neighbour
+from core.store.pathcodec import is_inside, printable
+from core.store.store import KINDS, FolderProblem, LibraryStore, MediaItem, Neighbour, ReadOnlyLibrary
 
 __all__ = [
     "DriverUnavailable",
@@ -11,6 +12,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "SchemaTooNew",
     "KINDS",
+    "FolderProblem",
+    "ReadOnlyLibrary",
+    "is_inside",
+    "printable",
     "LibraryStore",
     "MediaItem",
     "Neighbour",

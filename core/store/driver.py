@@ -25,8 +25,8 @@ class Driver:
     name: str  # "sqlite3" or "sqlean"
     module: ModuleType
 
-    def connect(self, path: str | Path, timeout: float = 30.0):
-        conn = self.module.connect(str(path), timeout=timeout, isolation_level=None)
+    def connect(self, path: str | Path, timeout: float = 30.0, uri: bool = False):
+        conn = self.module.connect(str(path), timeout=timeout, isolation_level=None, uri=uri)
         conn.enable_load_extension(True)
         sqlite_vec.load(conn)
         conn.enable_load_extension(False)

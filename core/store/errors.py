@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -34,12 +35,45 @@ def _out_of_space(db_path: object, conn) -> bool:
     return False
 
 
+def _read_only_place(db_path: Path) -> bool:
+    """The database, its folder or the file system under them cannot be written."""
+    folder = db_path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
+        pass
+    if db_path.exists() and not os.access(db_path, os.W_OK):
+        return True
+    return folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK)
+
+
+def _why_it_cannot_open(db_path: Path) -> str:
+    folder = db_path.parent
+    if db_path.is_dir():
+        return "it is a folder, not a database file: give a file name with --db PATH"
+    if not folder.exists():
+        return f"its folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (f"its folder {folder} cannot be written (permission denied): choose a writable "
+                "location with --db PATH")
+    if db_path.exists() and not os.access(db_path, os.R_OK):
+        return "it cannot be read (permission denied)"
+    return "SQLite could not open the file"
+
+
 def explain_database_error(exc: BaseException, db_path: object, conn=None) -> str:
     message = str(exc).lower()
-    if "full" in message or _out_of_space(db_path, conn):
+    path = Path(str(db_path))
+    # Read-only first: a read-only file system also reports no free space.
+    if "readonly" in message or "read-only" in message or (
+            "full" not in message and _read_only_place(path)):
+        reason = ("it is read-only (a read-only file, folder or file system): searching and `status` "
+                  "still work; to index, choose a writable location with --db PATH")
+    elif "unable to open" in message or "cannot open" in message:
+        reason = _why_it_cannot_open(path)
+    elif "full" in message or _out_of_space(db_path, conn):
         reason = "the disk that holds it is full: free some space, then run the same command again"
-    elif "readonly" in message or "read-only" in message:
-        reason = "it is read-only: choose a writable location with --db PATH"
     elif "locked" in message or "busy" in message:
         reason = "another Trimodal-Bind is writing to it: wait for it to finish, then try again"
     elif "malformed" in message or "not a database" in message:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from core.store.pathcodec import from_db, is_inside, printable
+
 Migration = Callable[[object], None]  # receives an open connection inside a transaction
 
 
@@ -61,7 +63,38 @@ def _v1_initial(conn) -> None:
     )
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial,)
+def _v2_trust(conn) -> None:
+    """Per-item warnings (e.g. a truncated recording indexed from what decodes), the folders a
+    scan could not check, and one library folder per file: a folder nested in another one is
+    merged into it (before this, both claimed the same files and re-embedded them every run)."""
+    _execute_each(
+        conn,
+        """
+        ALTER TABLE items ADD COLUMN warning TEXT;
+        CREATE TABLE folder_problems (
+            path    TEXT PRIMARY KEY,
+            root    TEXT NOT NULL,
+            reason  TEXT NOT NULL,
+            seen_at REAL NOT NULL
+        );
+        CREATE INDEX folder_problems_root ON folder_problems(root)
+        """
+    )
+    folders = [row[0] for row in conn.execute("SELECT path FROM folders")]  # as stored
+    has_vectors = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_vectors'").fetchone()
+    for child in folders:
+        parent = next((p for p in folders if is_inside(from_db(child), from_db(p))), None)
+        if parent is None:
+            continue
+        if has_vectors:
+            conn.execute("UPDATE item_vectors SET folder = ? WHERE item_id IN "
+                         "(SELECT id FROM items WHERE folder = ?)", (printable(from_db(parent)), child))
+        conn.execute("UPDATE items SET folder = ? WHERE folder = ?", (parent, child))
+        conn.execute("DELETE FROM folders WHERE path = ?", (child,))
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

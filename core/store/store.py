@@ -7,6 +7,7 @@ transaction so a killed process leaves either the old or the new state, never ha
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -15,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from core.store.driver import get_driver
-from core.store.schema import migrate
+from core.store.pathcodec import from_db, printable, to_db
+from core.store.schema import SCHEMA_VERSION, migrate, schema_version
 
 KINDS = ("image", "audio", "text")
 VECTOR_TABLE = "item_vectors"
@@ -42,9 +44,29 @@ class MediaItem:
     added_at: float
     updated_at: float
     indexed_at: float | None
+    warning: str | None  # indexed, but something about the file is off (e.g. truncated)
 
 
 _ITEM_COLUMNS = ", ".join(f.name for f in fields(MediaItem))
+
+
+def _item(row: Sequence) -> MediaItem:
+    return MediaItem(row[0], from_db(row[1]), from_db(row[2]), *row[3:])
+
+
+@dataclass(frozen=True)
+class FolderProblem:
+    """A folder the last scan of `root` could not check; its items were kept as they were."""
+
+    path: str
+    root: str
+    reason: str
+    seen_at: float
+    items_kept: int
+
+
+class ReadOnlyLibrary(RuntimeError):
+    """The database can only be read (read-only file, folder or file system) and this needs to write."""
 
 
 @dataclass(frozen=True)
@@ -54,18 +76,43 @@ class Neighbour:
 
 
 class LibraryStore:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        """`read_only` opens an existing database without ever writing to it (no migration, no
+        journal change), for reading a library on read-only media; writing then raises."""
         self.path = Path(path)
+        self.read_only = read_only
+        self.driver = get_driver()
+        self._in_transaction = False
+        self._local_commits = 0
+        if read_only:
+            self.conn = self._connect_read_only()
+            return
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.driver = get_driver()
         self.conn = self.driver.connect(self.path)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
         migrate(self.conn)
-        self._in_transaction = False
-        self._local_commits = 0
+
+    def _connect_read_only(self):
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: no library database there")
+        uri = self.path.resolve().as_uri()
+        try:
+            conn = self.driver.connect(f"{uri}?mode=ro", uri=True)
+            version = schema_version(conn)
+        except self.driver.module.OperationalError:
+            # A WAL database whose -shm file is missing cannot be opened read-only in the normal
+            # way (creating it needs write access); "immutable" promises SQLite nobody writes.
+            conn = self.driver.connect(f"{uri}?immutable=1", uri=True)
+            version = schema_version(conn)
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise ReadOnlyLibrary(
+                f"{self.path} was written by {'a newer' if version > SCHEMA_VERSION else 'an older'} "
+                "Trimodal-Bind and cannot be upgraded here because it is read-only")
+        return conn
 
     def close(self) -> None:
         self.conn.close()
@@ -82,6 +129,8 @@ class LibraryStore:
         if self._in_transaction:
             yield
             return
+        if self.read_only:
+            raise ReadOnlyLibrary(f"{self.path} is open read-only; this change needs write access")
         self.conn.execute("BEGIN IMMEDIATE")
         self._in_transaction = True
         try:
@@ -152,11 +201,21 @@ class LibraryStore:
         return row is not None
 
     # -- folders ------------------------------------------------------------------------------
-    def add_folder(self, path: str) -> bool:
+    def add_folder(self, path: str, absorbs: Sequence[str] = ()) -> bool:
+        """Add a library folder. `absorbs` are library folders inside it: their items move to the
+        new folder (keeping their vectors) and they stop being folders of their own."""
         with self.transaction():
             cursor = self.conn.execute(
-                "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)", (path, time.time())
+                "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)", (to_db(path), time.time())
             )
+            for child in absorbs:
+                if self._vector_table_exists():
+                    self.conn.execute(
+                        f"UPDATE {VECTOR_TABLE} SET folder = ? WHERE item_id IN "
+                        "(SELECT id FROM items WHERE folder = ?)", (printable(path), to_db(child)))
+                self.conn.execute("UPDATE items SET folder = ? WHERE folder = ?", (to_db(path), to_db(child)))
+                self.conn.execute("DELETE FROM folders WHERE path = ?", (to_db(child),))
+                self.conn.execute("DELETE FROM folder_problems WHERE root = ?", (to_db(child),))
         return cursor.rowcount > 0
 
     def remove_folder(self, path: str) -> int:
@@ -165,27 +224,57 @@ class LibraryStore:
         with self.transaction():
             items = [item.id for item in self.items_in_folder(path)]
             self.delete_items(items)
-            self.conn.execute("DELETE FROM folders WHERE path = ?", (path,))
+            self.conn.execute("DELETE FROM folders WHERE path = ?", (to_db(path),))
+            self.conn.execute("DELETE FROM folder_problems WHERE root = ?", (to_db(path),))
         return len(items)
 
     def folders(self) -> list[str]:
-        return [row[0] for row in self.conn.execute("SELECT path FROM folders ORDER BY path")]
+        return sorted(from_db(row[0]) for row in self.conn.execute("SELECT path FROM folders"))
+
+    # -- folders a scan could not check ---------------------------------------------------------
+    def set_folder_problems(self, root: str, problems: Iterable[tuple[str, str]]) -> None:
+        """Replace what the last scan of `root` could not check (an empty list clears it)."""
+        now = time.time()
+        with self.transaction():
+            self.conn.execute("DELETE FROM folder_problems WHERE root = ?", (to_db(root),))
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO folder_problems(path, root, reason, seen_at) VALUES (?, ?, ?, ?)",
+                [(to_db(path), to_db(root), printable(reason), now) for path, reason in problems])
+
+    def folder_problems(self) -> list[FolderProblem]:
+        rows = self.conn.execute("SELECT path, root, reason, seen_at FROM folder_problems").fetchall()
+        problems = []
+        for path, root, reason, seen_at in rows:
+            path, root = from_db(path), from_db(root)
+            kept = len(self.items_under(path)) if path != root else len(self.items_in_folder(root))
+            problems.append(FolderProblem(path, root, reason, seen_at, kept))
+        return sorted(problems, key=lambda p: p.path)
 
     # -- items --------------------------------------------------------------------------------
     def _items(self, where: str = "", params: Sequence = ()) -> list[MediaItem]:
         rows = self.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM items {where}", params).fetchall()
-        return [MediaItem(*row) for row in rows]
+        return [_item(row) for row in rows]
 
     def item(self, item_id: int) -> MediaItem | None:
         found = self._items("WHERE id = ?", (item_id,))
         return found[0] if found else None
 
     def item_by_path(self, path: str) -> MediaItem | None:
-        found = self._items("WHERE path = ?", (path,))
+        found = self._items("WHERE path = ?", (to_db(path),))
         return found[0] if found else None
 
     def items_in_folder(self, folder: str) -> list[MediaItem]:
-        return self._items("WHERE folder = ? ORDER BY path", (folder,))
+        """The items of one library folder (a root)."""
+        return self._items("WHERE folder = ? ORDER BY path", (to_db(folder),))
+
+    def items_under(self, path: str) -> list[MediaItem]:
+        """The items at or below `path` (a file or any sub-folder), whichever root holds them."""
+        prefix = path.rstrip(os.sep) + os.sep
+        text_prefix, blob_prefix = printable(prefix), os.fsencode(prefix)
+        # Plain-text names compare as text, raw-byte names as blobs; substr works on both.
+        return self._items(
+            "WHERE path = ? OR substr(path, 1, ?) = ? OR substr(path, 1, ?) = ? ORDER BY path",
+            (to_db(path), len(text_prefix), text_prefix, len(blob_prefix), blob_prefix))
 
     def items_with_hash(self, content_hash: str) -> list[MediaItem]:
         return self._items("WHERE content_hash = ?", (content_hash,))
@@ -228,22 +317,24 @@ class LibraryStore:
         pending; a file that could not even be read is stored as failed with the reason."""
         now = time.time()
         status = "failed" if error else "pending"
+        path_db, folder_db = to_db(path), to_db(folder)
+        error = printable(error) if error else None
         with self.transaction():
-            existing = self.conn.execute("SELECT id FROM items WHERE path = ?", (path,)).fetchone()
+            existing = self.conn.execute("SELECT id FROM items WHERE path = ?", (path_db,)).fetchone()
             if existing:
                 item_id = existing[0]
                 self._delete_vector(item_id)
                 self.conn.execute(
                     "UPDATE items SET folder = ?, kind = ?, size = ?, mtime = ?, content_hash = ?, "
-                    "status = ?, error = ?, has_vector = 0, model_id = NULL, updated_at = ?, "
-                    "indexed_at = NULL WHERE id = ?",
-                    (folder, kind, size, mtime, content_hash, status, error, now, item_id),
+                    "status = ?, error = ?, warning = NULL, has_vector = 0, model_id = NULL, "
+                    "updated_at = ?, indexed_at = NULL WHERE id = ?",
+                    (folder_db, kind, size, mtime, content_hash, status, error, now, item_id),
                 )
             else:
                 item_id = self.conn.execute(
                     "INSERT INTO items(path, folder, kind, size, mtime, content_hash, status, error, "
                     "added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (path, folder, kind, size, mtime, content_hash, status, error, now, now),
+                    (path_db, folder_db, kind, size, mtime, content_hash, status, error, now, now),
                 ).lastrowid
         return item_id
 
@@ -252,11 +343,11 @@ class LibraryStore:
         with self.transaction():
             self.conn.execute(
                 "UPDATE items SET path = ?, folder = ?, mtime = ?, updated_at = ? WHERE id = ?",
-                (new_path, folder, mtime, time.time(), item_id),
+                (to_db(new_path), to_db(folder), mtime, time.time(), item_id),
             )
             if self._vector_table_exists():
                 self.conn.execute(
-                    f"UPDATE {VECTOR_TABLE} SET folder = ? WHERE item_id = ?", (folder, item_id)
+                    f"UPDATE {VECTOR_TABLE} SET folder = ? WHERE item_id = ?", (printable(folder), item_id)
                 )
 
     def mark_done(
@@ -269,6 +360,7 @@ class LibraryStore:
         height: int | None = None,
         duration: float | None = None,
         extracted_text: str | None = None,
+        warning: str | None = None,
     ) -> None:
         """Store what was extracted and, when the model could embed the item, its vector."""
         item = self.item(item_id)
@@ -281,7 +373,7 @@ class LibraryStore:
             self.conn.execute(
                 "UPDATE items SET status = 'done', error = NULL, has_vector = ?, model_id = ?, "
                 "taken_at = ?, width = ?, height = ?, duration = ?, extracted_text = ?, "
-                "indexed_at = ?, updated_at = ? WHERE id = ?",
+                "warning = ?, indexed_at = ?, updated_at = ? WHERE id = ?",
                 (
                     int(vector is not None),
                     self.model_id,
@@ -289,7 +381,8 @@ class LibraryStore:
                     width,
                     height,
                     duration,
-                    extracted_text,
+                    printable(extracted_text) if extracted_text else extracted_text,
+                    printable(warning) if warning else None,
                     time.time(),
                     time.time(),
                     item_id,
@@ -300,9 +393,9 @@ class LibraryStore:
         with self.transaction():
             self._delete_vector(item_id)
             self.conn.execute(
-                "UPDATE items SET status = 'failed', error = ?, has_vector = 0, indexed_at = ?, "
-                "updated_at = ? WHERE id = ?",
-                (error, time.time(), time.time(), item_id),
+                "UPDATE items SET status = 'failed', error = ?, warning = NULL, has_vector = 0, "
+                "indexed_at = ?, updated_at = ? WHERE id = ?",
+                (printable(error), time.time(), time.time(), item_id),
             )
 
     def delete_items(self, item_ids: Iterable[int]) -> int:
@@ -320,7 +413,7 @@ class LibraryStore:
             raise ValueError(f"vector has shape {data.shape}, the store expects ({self.dim},)")
         self.conn.execute(
             f"INSERT INTO {VECTOR_TABLE}(item_id, embedding, kind, taken_at, folder) VALUES (?, ?, ?, ?, ?)",
-            (item_id, data.tobytes(), kind, int(taken_at or 0), folder),
+            (item_id, data.tobytes(), kind, int(taken_at or 0), printable(folder)),
         )
 
     def _delete_vector(self, item_id: int) -> None:
@@ -340,7 +433,7 @@ class LibraryStore:
             params.append(kind)
         if folder:
             sql += " AND folder = ?"
-            params.append(folder)
+            params.append(printable(folder))
         rows = self.conn.execute(sql, params).fetchall()
         # Unit vectors: squared L2 distance = 2 - 2·cos.
         return [Neighbour(item_id, 1.0 - (distance * distance) / 2.0) for item_id, distance in rows]
