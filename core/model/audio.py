@@ -8,7 +8,10 @@ Choices, matching aisfx's own pipeline (see the export script for the parameters
 - Decoding: libsndfile via soundfile (wav, flac, ogg/vorbis/opus, mp3 with libsndfile ≥ 1.1, aiff…).
   Channels are averaged, then resampled with soxr "HQ" (what librosa.load uses). At most
   `MAX_SECONDS` (60 s) are read from the start of a file; longer recordings are described by their
-  first minute.
+  first minute. A file cut short (a copy interrupted, a download stopped) is described by what
+  decodes: libsndfile already stops at the end of the bytes present for WAV/AIFF/Ogg/MP3, and a
+  FLAC whose decoder loses sync is read again block by block up to the failing block
+  (`decoded_blocks`). Saying that the file is truncated is the indexer's job (core.index.extract).
 - The whole clip is scaled to peak 1 (aisfx does; a silent clip stays zeros).
 - Blocks: the waveform gets n_fft/2 = 1024 zeros in front (librosa's centred STFT) and is cut
   into blocks of 103424 samples (100 STFT frames, 2.35 s) every `hop_samples`. aisfx hops half a
@@ -35,12 +38,34 @@ from core.model.towers import LazySessions, embed_files, run_session
 MAX_SECONDS = 60.0
 CENTER_PAD = 1024  # n_fft // 2 of the aisfx front end: frame t is centred on sample t·1024
 FRAME_HOP = 1024
-TRUNCATION_TOLERANCE = 0.02  # a file decoding to <98% of the length its header declares is truncated
+SALVAGE_BLOCK = 4096  # frames per read when salvaging a broken file: FLAC's usual block size
+
+
+def decoded_blocks(path: str | Path, frames: int | None = None, block: int = SALVAGE_BLOCK):
+    """Yield (n, channels) float32 blocks from the start of `path` (at most `frames` in all; all when
+    None) until the end or the first decode error: what a damaged file still gives. Opening errors
+    propagate; a decode error stops the blocks. Read-only, like every read here."""
+    import soundfile as sf
+
+    with sf.SoundFile(str(path)) as f:
+        left = frames
+        while left is None or left > 0:
+            want = block if left is None else min(block, left)
+            try:
+                data = f.read(frames=want, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError):
+                return
+            if data.shape[0] == 0:
+                return
+            yield data
+            if left is not None:
+                left -= data.shape[0]
 
 
 def load_waveform(path: str | Path, sample_rate: int, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     """Decode `path` to float32 mono at `sample_rate` (first `max_seconds` only) or raise
-    UnreadableInput saying why (missing, not a file, empty, not audio, truncated, no samples)."""
+    UnreadableInput saying why (missing, not a file, empty, not audio, no samples). A truncated
+    file gives what decodes."""
     import soundfile as sf
 
     path = Path(path)
@@ -61,16 +86,21 @@ def load_waveform(path: str | Path, sample_rate: int, max_seconds: float = MAX_S
             source_rate, declared = int(f.samplerate), int(f.frames)
             wanted = int(round(max_seconds * source_rate))
             limit = min(declared, wanted) if declared > 0 else wanted
-            data = f.read(frames=limit, dtype="float32", always_2d=True)
+            try:
+                data = f.read(frames=limit, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                # One read of a cut FLAC fails as a whole ("decoder lost sync"): keep what decodes.
+                # Whole files never come here, so their samples are exactly the one read's.
+                parts = list(decoded_blocks(path, limit))
+                if not parts:
+                    raise exc
+                data = np.concatenate(parts)
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError) as exc:
         raise UnreadableInput(f"cannot decode audio (unsupported format or corrupt file): {exc}") from None
     except OSError as exc:
         raise UnreadableInput(f"cannot read file: {exc.strerror or exc}") from None
     if data.shape[0] == 0:
         raise UnreadableInput("no audio samples in file")
-    if declared > 0 and data.shape[0] < min(declared, wanted) * (1 - TRUNCATION_TOLERANCE):
-        raise UnreadableInput(f"truncated audio: header declares {declared / source_rate:.2f} s, "
-                              f"only {data.shape[0] / source_rate:.2f} s decode")
     mono = data.mean(axis=1, dtype=np.float32)
     if not np.isfinite(mono).all():
         mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
