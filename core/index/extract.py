@@ -1,10 +1,13 @@
 """Read what the library keeps about a file besides its vector: dimensions, dates, duration, text.
 
-Every reader raises `ExtractionError` with a sentence a user can act on; nothing here writes.
+Every reader raises `ExtractionError` with a sentence a user can act on; nothing here writes (files
+are only ever opened for reading). A file that is indexed but damaged (audio cut short) comes back
+with `Extracted.warning` saying so.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +16,20 @@ from PIL import Image
 
 MAX_NOTE_BYTES = 10 * 1024 * 1024
 MAX_MEDIA_BYTES = 2 * 1024 * 1024 * 1024
+# Audio shorter than this is refused. 100 ms is about the shortest sound a listener can name (a
+# click, a clap, a single drum hit last tens of ms but are recorded with their decay); anything
+# shorter fills under 5 of the 100 STFT frames of the audio trunk's 2.35 s block, so its vector is
+# mostly the padding's and lands near every query (five-sample WAVs topped "people clapping").
+MIN_AUDIO_SECONDS = 0.1
+# Real audio rates run from 4 kHz (the lowest of old voice codecs and 5.5 kHz game/Mac sounds) to
+# 768 kHz (the top rate of current interfaces and of ultrasonic bat recorders). A header outside
+# that range contradicts its data: a 44.1 kHz recording whose header says 1 Hz is not 12 hours long.
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 768_000
+# A file is called truncated when at least this much of what its header declares does not decode:
+# less is inaudible and covers writers whose sizes are off by a few bytes or one MP3 frame.
+TRUNCATION_MIN_MISSING_SECONDS = 0.1
+OGG_MAX_PAGE = 27 + 255 + 255 * 255  # page header, 255 lacing values, 255 segments of 255 bytes
 EXIF_DATETIME_ORIGINAL = 0x9003
 EXIF_DATETIME = 0x0132
 EXIF_IFD = 0x8769
@@ -29,6 +46,7 @@ class Extracted:
     height: int | None = None
     duration: float | None = None
     text: str | None = None
+    warning: str | None = None  # indexed, but something is wrong with the file (e.g. truncated)
 
 
 def _check_size(path: str, limit: int) -> int:
@@ -62,8 +80,194 @@ def extract_image(path: str) -> Extracted:
     return Extracted(taken_at=taken_at, width=width, height=height)
 
 
+def _duration_text(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def _riff_declared_frames(path: str, size: int, present_frames: int) -> int | None:
+    """Frames the header of a RIFF/RIFX/RF64 WAVE file declares, or None when it does not say (not
+    WAVE, no data chunk, a streaming writer's placeholder size). libsndfile silently clamps the data
+    chunk to the bytes present, so its frame count (`present_frames`) is what decodes and only the
+    header still shows the declared length: the data chunk's size (scaled by the bytes present), or
+    for compressed data (ADPCM, GSM…) the `fact` chunk's sample count."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RIFX", b"RF64"):
+            return None
+        order = ">" if head[:4] == b"RIFX" else "<"
+        ds64_data = fact_frames = tag = None
+        position = 12
+        while position + 8 <= size:
+            handle.seek(position)
+            chunk, length = struct.unpack(order + "4sI", handle.read(8))
+            if chunk == b"ds64":  # RF64: the 64-bit data size lives here, the data chunk says 0xFFFFFFFF
+                ds64_data = struct.unpack("<Q", handle.read(16)[8:16])[0]
+            elif chunk == b"fmt ":
+                tag = struct.unpack(order + "H", handle.read(2))[0]
+            elif chunk == b"fact":
+                fact_frames = struct.unpack(order + "I", handle.read(4))[0]
+            elif chunk == b"data":
+                if head[:4] == b"RF64" and length == 0xFFFFFFFF:
+                    length = ds64_data
+                present = size - (position + 8)
+                if not length or length == 0xFFFFFFFF or present <= 0:
+                    return None  # a streaming writer never filled the size in: nothing is declared
+                if length <= present:
+                    return present_frames
+                if tag not in (1, 3, 0xFFFE) and fact_frames:  # not PCM or float: bytes ≠ frames
+                    return fact_frames
+                return round(present_frames * length / present)
+            position += 8 + length + (length & 1)
+    return None
+
+
+def _aiff_declared_frames(path: str) -> int | None:
+    """numSampleFrames of an AIFF/AIFC COMM chunk (libsndfile clamps its count to the bytes present)."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"FORM" or head[8:12] not in (b"AIFF", b"AIFC"):
+            return None
+        while True:
+            header = handle.read(8)
+            if len(header) < 8:
+                return None
+            chunk, length = struct.unpack(">4sI", header)
+            if chunk == b"COMM":
+                body = handle.read(6)
+                return struct.unpack(">hI", body)[1] if len(body) == 6 else None
+            handle.seek(length + (length & 1), 1)
+
+
+def _mp3_declares_length(path: str) -> bool:
+    """Whether an MP3 declares its length (a Xing/Info or VBRI header in its first frame). Without
+    one, libsndfile's frame count is an estimate from the file size (ID3 tags and cover art
+    included), not a declaration, and a shortfall says nothing about truncation."""
+    with open(path, "rb") as handle:
+        head = handle.read(10)
+        skip = 0
+        if len(head) == 10 and head[:3] == b"ID3":  # ID3v2: synchsafe size, +10 with a footer
+            skip = 10 + (head[6] << 21 | head[7] << 14 | head[8] << 7 | head[9]) + (10 if head[5] & 0x10 else 0)
+        handle.seek(skip)
+        first = handle.read(4096)
+    sync = next((i for i in range(len(first) - 1) if first[i] == 0xFF and first[i + 1] & 0xE0 == 0xE0), None)
+    return sync is not None and any(tag in first[sync : sync + 200] for tag in (b"Xing", b"Info", b"VBRI"))
+
+
+def _ogg_crc(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc = (crc << 8) & 0xFFFFFFFF ^ _OGG_CRC_TABLE[(crc >> 24) ^ byte]
+    return crc
+
+
+def _ogg_crc_table() -> list[int]:
+    table = []
+    for index in range(256):
+        value = index << 24
+        for _ in range(8):
+            value = ((value << 1) ^ 0x04C11DB7) if value & 0x80000000 else value << 1
+        table.append(value & 0xFFFFFFFF)
+    return table
+
+
+_OGG_CRC_TABLE = _ogg_crc_table()
+
+
+def _ogg_ends_with_end_of_stream(path: str, size: int) -> bool | None:
+    """Whether the last whole Ogg page of the file carries the end-of-stream flag, or None when no
+    whole page is found in the tail. Ogg declares no length: libsndfile counts frames up to the
+    last page's granule position, so a cut file looks whole to it except for this flag (it logs
+    "Last page lacks an end-of-stream bit"). Only the file's last 64 KiB are read; pages are
+    recognised by capture pattern, version, flags, length and CRC, so bytes after the last page
+    (a tag some programs append) do not count as damage."""
+    with open(path, "rb") as handle:
+        start = max(0, size - OGG_MAX_PAGE)
+        handle.seek(start)
+        tail = handle.read()
+    at = len(tail)
+    while (at := tail.rfind(b"OggS", 0, at)) >= 0:
+        header = tail[at : at + 27]
+        if len(header) == 27 and header[4] == 0 and header[5] <= 7:
+            segments = header[26]
+            lacing = tail[at + 27 : at + 27 + segments]
+            end = at + 27 + segments + sum(lacing)
+            if len(lacing) == segments and end <= len(tail):
+                page = bytearray(tail[at:end])
+                expected = struct.unpack_from("<I", page, 22)[0]
+                page[22:26] = b"\0\0\0\0"
+                if _ogg_crc(bytes(page)) == expected:
+                    return bool(header[5] & 0x04)
+    return None
+
+
+def _decodable_frames(path: str) -> int:
+    """Frames that decode from the start before the end or the first decode error (decodes the file)."""
+    from core.model.audio import decoded_blocks
+
+    return sum(block.shape[0] for block in decoded_blocks(path))
+
+
+def _tail_decodes(soundfile, path: str, declared: int, rate: int) -> bool:
+    """Seek to just before the declared end and read: cheap, and fails (an error, or nothing) when
+    the file stops early (FLAC's STREAMINFO and MP3's Xing header declare more than is there)."""
+    probe = max(1, min(declared, rate // 10))
+    try:
+        with soundfile.SoundFile(path) as f:
+            f.seek(declared - probe)
+            return f.read(frames=probe, dtype="float32").shape[0] >= probe // 2
+    except (RuntimeError, soundfile.LibsndfileError, OSError, ValueError):
+        return False
+
+
+def _parsed(reader, *args):
+    """A header reader's answer, or None (nothing known) when the header is too damaged to parse:
+    libsndfile opened the file, so it is indexed; only the truncation check is skipped."""
+    try:
+        return reader(*args)
+    except (struct.error, ValueError):
+        return None
+
+
+def _truncation(soundfile, path: str, size: int, info) -> tuple[int, str | None]:
+    """(frames that decode, a warning when the file is cut short, else None).
+
+    How libsndfile 1.2 reports files cut to part of their bytes (measured on files cut to 40-50 %):
+    WAV/AIFF: the data chunk is clamped to the bytes present, `frames` is what decodes and reading
+    succeeds, so only the header (RIFF data size, AIFF COMM frames) shows the declared length.
+    Ogg Vorbis/Opus: `frames` comes from the last page's granule and all of it decodes; nothing
+    declares a length, but the last page lacks the end-of-stream flag. FLAC: `frames` is
+    STREAMINFO's declared total; one read of the whole fails ("flac decoder lost sync"), block by
+    block reads decode up to the cut. MP3 with a Xing/Info header: `frames` is declared, reads stop
+    early; without one `frames` is an estimate from the file size and nothing is declared."""
+    frames, rate = int(info.frames), int(info.samplerate)
+    container = info.format.upper()
+    declared = None
+    if container in ("WAV", "WAVEX", "RF64"):
+        declared = _parsed(_riff_declared_frames, path, size, frames)
+    elif container == "AIFF":
+        declared = _parsed(_aiff_declared_frames, path)
+    elif container == "OGG":
+        if _parsed(_ogg_ends_with_end_of_stream, path, size) is False:
+            return frames, (f"truncated: the stream breaks off after {frames / rate:.1f} s "
+                            "(no end-of-stream mark; the rest of the file is missing)")
+        return frames, None
+    elif container == "MP3" and not _parsed(_mp3_declares_length, path):
+        if not _tail_decodes(soundfile, path, frames, rate):  # the size estimate overshoots (tags)
+            frames = _decodable_frames(path)
+        return frames, None
+    elif not _tail_decodes(soundfile, path, frames, rate):
+        declared, frames = frames, _decodable_frames(path)
+    if declared is None or declared - frames < TRUNCATION_MIN_MISSING_SECONDS * rate:
+        return frames, None
+    said, got = declared / rate, frames / rate
+    decimals = 1
+    while f"{said:.{decimals}f}" == f"{got:.{decimals}f}" and decimals < 3:
+        decimals += 1
+    return frames, f"truncated: the header declares {said:.{decimals}f} s, only {got:.{decimals}f} s decode"
+
+
 def extract_audio(path: str) -> Extracted:
-    _check_size(path, MAX_MEDIA_BYTES)
+    size = _check_size(path, MAX_MEDIA_BYTES)
     import soundfile
 
     try:
@@ -72,7 +276,17 @@ def extract_audio(path: str) -> Extracted:
         raise ExtractionError(f"cannot decode audio: {exc}") from exc
     if info.frames <= 0 or info.samplerate <= 0:
         raise ExtractionError("audio file holds no samples")
-    return Extracted(duration=info.frames / info.samplerate)
+    if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
+        raise ExtractionError(f"header says {info.samplerate:,} Hz sample rate, not a real audio rate "
+                              f"(expected {MIN_SAMPLE_RATE:,}–{MAX_SAMPLE_RATE:,} Hz)")
+    frames, warning = _truncation(soundfile, path, size, info)
+    if frames <= 0:
+        raise ExtractionError("audio file holds no samples that decode")
+    duration = frames / info.samplerate
+    if duration < MIN_AUDIO_SECONDS:
+        raise ExtractionError(f"too short to hear: {_duration_text(duration)} "
+                              f"(at least {MIN_AUDIO_SECONDS * 1000:.0f} ms needed)")
+    return Extracted(duration=duration, warning=warning)
 
 
 def _looks_binary(data: bytes) -> bool:
