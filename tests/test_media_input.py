@@ -1,19 +1,21 @@
-"""Degenerate and damaged media on real files (issue 35, defect 6).
+"""Degenerate and damaged media on real files (issue 35, defects 6 and 7).
 
 Audio too short to hear, or whose header contradicts its data, is refused with a reason; a file cut
-short is indexed from what decodes, with a warning saying how much is missing.
+short is indexed from what decodes, with a warning saying how much is missing. Notes in UTF-16/32
+are read, and size limits are stated with the real numbers.
 """
 from __future__ import annotations
 
 import os
 import re
 import struct
+import zlib
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from core.index.extract import Extracted, ExtractionError, extract, extract_audio
+from core.index.extract import Extracted, ExtractionError, extract, extract_audio, extract_image, extract_text
 from core.model.audio import load_waveform
 
 RATE = 44100
@@ -224,6 +226,70 @@ def test_reading_never_writes_the_users_files(tmp_path):
     finally:
         tmp_path.chmod(0o755)
     assert {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in files} == before
+
+
+# -- defect 7: notes ------------------------------------------------------------------------------
+
+NOTE = "Grocery list — café au lait, crème brûlée\nCall Zoë about the 3 p.m. meeting.\n"
+
+
+@pytest.mark.parametrize("encoding, bom", [
+    ("utf-16", b""),  # Python writes the platform's BOM (little-endian here)
+    ("utf-16-le", b"\xff\xfe"),
+    ("utf-16-be", b"\xfe\xff"),
+    ("utf-16-be", b""),  # big-endian with no BOM: refused as "binary content" before
+    ("utf-16-le", b""),
+    ("utf-32", b""),
+    ("utf-32-be", b"\x00\x00\xfe\xff"),
+    ("utf-8", b"\xef\xbb\xbf"),
+    ("utf-8", b""),
+])
+def test_unicode_notes_are_read(tmp_path, encoding, bom):
+    path = tmp_path / "note.txt"
+    path.write_bytes(bom + NOTE.encode(encoding))
+    assert extract_text(str(path)).text == NOTE
+
+
+def test_non_latin_utf16_notes_with_a_bom_are_read(tmp_path):
+    text = "Список покупок: молоко, хлеб\n買い物リスト：牛乳、パン\n"
+    path = tmp_path / "note.txt"
+    path.write_bytes(text.encode("utf-16"))
+    assert extract_text(str(path)).text == text
+
+
+def test_legacy_notes_and_binary_files_are_told_apart(tmp_path):
+    legacy = tmp_path / "legacy.txt"
+    legacy.write_bytes("Crème brûlée – 5 €\n".encode("cp1252"))
+    assert extract_text(str(legacy)).text == "Crème brûlée – 5 €\n"
+    for name, data in [("program.txt", bytes(range(256)) * 8),
+                       ("zipped.txt", zlib.compress(os.urandom(4000))),
+                       ("fake-bom.txt", b"\xff\xfe" + bytes(range(256)) * 8),
+                       ("image.txt", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64 + os.urandom(2000))]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(ExtractionError, match="binary content"):
+            extract_text(str(path))
+
+
+def test_size_limits_say_the_real_numbers(tmp_path):
+    note = tmp_path / "huge.txt"
+    note.write_bytes(b"a" * int(10.5 * 2**20))
+    with pytest.raises(ExtractionError, match=re.escape("file too large: 10.5 MiB (limit 10 MiB)")):
+        extract_text(str(note))
+    just_over = tmp_path / "just-over.txt"
+    just_over.write_bytes(b"a" * (10 * 2**20 + 1))
+    with pytest.raises(ExtractionError, match=re.escape(
+            "file too large: 10,485,761 bytes (limit 10,485,760 bytes)")):
+        extract_text(str(just_over))
+    for kind, name in [("image", "huge.jpg"), ("audio", "huge.wav")]:
+        path = tmp_path / name
+        with path.open("wb") as handle:  # sparse: no disk is used
+            handle.truncate(int(2.5 * 2**30))
+        with pytest.raises(ExtractionError, match=re.escape("file too large: 2.5 GiB (limit 2 GiB)")):
+            extract(kind, str(path))
+    with pytest.raises(ExtractionError, match=re.escape("empty file (0 bytes)")):
+        (tmp_path / "empty.jpg").write_bytes(b"")
+        extract_image(str(tmp_path / "empty.jpg"))
 
 
 def test_extracted_has_no_warning_by_default():

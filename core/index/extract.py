@@ -49,12 +49,25 @@ class Extracted:
     warning: str | None = None  # indexed, but something is wrong with the file (e.g. truncated)
 
 
+def _sizes(size: int, limit: int) -> tuple[str, str]:
+    """`size` and `limit` in the limit's binary unit, with as many decimals as it takes to tell
+    them apart (bytes when even three do not)."""
+    unit, scale = ("GiB", 2**30) if limit >= 2**30 else ("MiB", 2**20) if limit >= 2**20 else ("KiB", 2**10)
+    limit_text = f"{limit / scale:g} {unit}"
+    for decimals in (1, 2, 3):
+        shown = f"{size / scale:.{decimals}f}"
+        if float(shown) != limit / scale:
+            return f"{shown} {unit}", limit_text
+    return f"{size:,} bytes", f"{limit:,} bytes"
+
+
 def _check_size(path: str, limit: int) -> int:
     size = Path(path).stat().st_size
     if size == 0:
         raise ExtractionError("empty file (0 bytes)")
     if size > limit:
-        raise ExtractionError(f"file too large ({size / 2**20:.0f} MB; limit {limit / 2**20:.0f} MB)")
+        shown, limit_shown = _sizes(size, limit)
+        raise ExtractionError(f"file too large: {shown} (limit {limit_shown})")
     return size
 
 
@@ -289,6 +302,15 @@ def extract_audio(path: str) -> Extracted:
     return Extracted(duration=duration, warning=warning)
 
 
+BOMS = [  # longest first: the UTF-32LE BOM starts with the UTF-16LE one
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+]
+
+
 def _looks_binary(data: bytes) -> bool:
     sample = data[:8192]
     if b"\x00" in sample:
@@ -297,15 +319,59 @@ def _looks_binary(data: bytes) -> bool:
     return control > len(sample) * 0.05
 
 
-def extract_text(path: str) -> Extracted:
-    _check_size(path, MAX_NOTE_BYTES)
-    data = Path(path).read_bytes()
+def _looks_like_text(text: str) -> bool:
+    """Decoded text, not binary that happened to decode: no NULs, few control or unassigned-looking
+    characters (replacement characters count against it too)."""
+    sample = text[:8192]
+    if not sample or "\x00" in sample:
+        return False
+    odd = sum(1 for char in sample if (ord(char) < 32 and char not in "\t\n\f\r") or char == "\ufffd"
+              or 0xD800 <= ord(char) <= 0xDFFF or 0xE000 <= ord(char) <= 0xF8FF)
+    return odd <= len(sample) * 0.05
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when the NUL bytes say so: text mostly below U+0100 (Latin
+    script, digits, spaces, newlines) in UTF-16 has a zero high byte in most characters, all on the
+    same side, and (having no U+0000) hardly any on the other side."""
+    sample = data[: 8192 - 8192 % 2]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= pairs * 0.25 and even <= pairs * 0.02:
+        return "utf-16-le"
+    if even >= pairs * 0.25 and odd <= pairs * 0.02:
+        return "utf-16-be"
+    return None
+
+
+def _decode_note(data: bytes) -> str:
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            text = data[len(bom) :].decode(encoding, errors="replace")
+            if _looks_like_text(text) or not text.strip():
+                return text
+            raise ExtractionError("not a text file (binary content)")
+    encoding = _utf16_without_bom(data) if b"\x00" in data[:8192] else None
+    if encoding:
+        try:
+            text = data[: len(data) - len(data) % 2].decode(encoding)
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and _looks_like_text(text):
+            return text
     if _looks_binary(data):
         raise ExtractionError("not a text file (binary content)")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")  # legacy Windows notes
+        return data.decode("cp1252", errors="replace")  # legacy Windows notes
+
+
+def extract_text(path: str) -> Extracted:
+    _check_size(path, MAX_NOTE_BYTES)
+    text = _decode_note(Path(path).read_bytes())
     if not text.strip():
         raise ExtractionError("note is empty")
     return Extracted(text=text)
