@@ -289,3 +289,23 @@ def test_the_failure_count_says_this_run_and_the_library_in_all(tmp_path):
     (folder / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 200)
     second = cli("--db", str(db), "index")
     assert "1 files could not be indexed in this run (2 in the library in all" in second.stdout
+
+
+# -- 6. a truncated recording is indexed, and status says so ------------------------------------
+def test_a_truncated_recording_is_indexed_from_what_decodes_and_status_says_so(tmp_path):
+    import numpy as np
+    import soundfile
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    t = np.arange(44100 * 4) / 44100
+    soundfile.write(folder / "tone.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100)
+    whole = (folder / "tone.wav").read_bytes()
+    (folder / "tone.wav").write_bytes(whole[: len(whole) * 45 // 100])
+    db = tmp_path / "lib.db"
+    assert cli("--db", str(db), "index", str(folder)).returncode == 0
+    status = json.loads(cli("--db", str(db), "status", "--json").stdout)
+    assert status["items"]["audio"]["vectors"] == 1
+    [(path, warning)] = status["warnings"]
+    assert path.endswith("tone.wav") and warning.startswith("truncated")
+    assert "indexed with a warning" in cli("--db", str(db), "status").stdout

@@ -193,7 +193,7 @@ class Indexer:
                     height=info.height,
                     duration=info.duration,
                     extracted_text=said or info.text,  # a recording's transcript, for keywords
-                    warning=getattr(info, "warning", None),
+                    warning=info.warning,
                 )
                 if vector is None:
                     report.metadata_only += 1
