@@ -226,7 +226,7 @@ def cmd_doctor(args) -> int:
         print(f"[{'ok' if check.ok else '!!'}] {check.name:<12} {check.detail}")
         if check.fix:
             print(f"     {'':<12} fix: {check.fix}")
-    essential = {"python", "sqlite-vec", "model"}
+    essential = {"python", "sqlite-vec", "model", "offline"}
     return EXIT_OK if all(c.ok for c in checks if c.name in essential) else EXIT_ERROR
 
 

@@ -91,5 +91,19 @@ def check_qt() -> Check:
     return Check("qt", True, f"PySide6 {version}, display {display or 'native'}")
 
 
+def check_offline() -> Check:
+    from core import offline
+
+    if offline.onnxruntime_imported_too_early():
+        return Check("offline", False, "onnxruntime was loaded before Trimodal-Bind switched its telemetry off",
+                     "import core before onnxruntime (main.py does)")
+    unset = [k for k, v in offline.OFFLINE_ENVIRONMENT.items() if os.environ.get(k) != v]
+    if unset:
+        return Check("offline", False, f"offline switches changed after start-up: {', '.join(unset)}",
+                     "do not override them in the app's process")
+    return Check("offline", True, "no network use: onnxruntime telemetry and Hugging Face Hub access off")
+
+
 def run_checks(db_path: Path, model_dir: Path) -> list[Check]:
-    return [check_python(), check_store(db_path), check_model(model_dir), check_audio_device(), check_qt()]
+    return [check_python(), check_store(db_path), check_model(model_dir), check_offline(), check_audio_device(),
+            check_qt()]
