@@ -29,16 +29,10 @@ from PySide6.QtWidgets import (
 
 from app.workers import IndexWorker, SearchRequest, SearchWorker, start_in_thread
 from core.library import printable
-from core.media import kind_of
+from core.kinds import KIND_NAMES, KINDS, kind_of
 from core.model import Embedder
 
-KIND_FILTERS = [
-    ("Everything", ("image", "audio", "text")),
-    ("Photos & pictures", ("image",)),
-    ("Recordings", ("audio",)),
-    ("Notes", ("text",)),
-]
-KIND_LABELS = {"image": "Picture", "audio": "Recording", "text": "Note"}
+KIND_FILTERS = [("Everything", KIND_NAMES)] + [(kind.plural, (kind.name,)) for kind in KINDS.values()]
 THUMBNAIL = QSize(72, 72)
 # Calibrated score (standard deviations above the kind's typical similarity) below which a hit is
 # a weak match, hidden unless the user asks for weak matches.
@@ -211,7 +205,7 @@ class MainWindow(QMainWindow):
 
     def _describe(self, hit) -> str:
         item = hit.item
-        details = [KIND_LABELS[item.kind]]
+        details = [KINDS[item.kind].label]
         if item.width and item.height:
             details.append(f"{item.width}×{item.height}")
         if item.duration:
@@ -329,7 +323,7 @@ class MainWindow(QMainWindow):
     def show_status(self, status: dict) -> None:
         self._last_status = status
         counts = status["items"]
-        parts = [f"{counts[k]['done']} {label.lower()}s" for k, label in KIND_LABELS.items()]
+        parts = [f"{counts[name]['done']} {kind.plural.lower()}" for name, kind in KINDS.items()]
         failed = sum(c["failed"] for c in counts.values())
         pending = sum(c["pending"] for c in counts.values())
         text = ", ".join(parts)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from core.kinds import KIND_NAMES
 from core.library import Library
 from core.model import Embedder
 from core.store import database_errors, explain_database_error
@@ -18,7 +19,7 @@ class SearchRequest:
     request_id: int
     text: str = ""
     file: str = ""
-    kinds: tuple[str, ...] = ("image", "audio", "text")
+    kinds: tuple[str, ...] = KIND_NAMES
     limit: int = 50
 
 

@@ -16,9 +16,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
 
+from core.kinds import KIND_NAMES as KINDS, SEMANTIC  # noqa: E402
 from core.store import LibraryStore  # noqa: E402
-
-KINDS = ("image", "text", "audio")
 
 
 def unit_rows(rng, n: int, dim: int) -> np.ndarray:
@@ -31,7 +30,7 @@ def fill(store: LibraryStore, vectors: np.ndarray) -> float:
     with store.transaction():
         for i, vector in enumerate(vectors):
             item_id = store.record_scanned(f"/bench/{i}.jpg", "/bench", KINDS[i % 3], 1, 1.0, f"h{i}")
-            store.mark_done(item_id, vector, taken_at=1_600_000_000 + i)
+            store.mark_done(item_id, {SEMANTIC: vector}, taken_at=1_600_000_000 + i)
     return time.perf_counter() - started
 
 
@@ -64,14 +63,14 @@ def main() -> int:
         vectors = unit_rows(rng, size, args.dim)
         queries = unit_rows(rng, args.queries, args.dim)
         with tempfile.TemporaryDirectory() as folder, LibraryStore(Path(folder) / "bench.db") as store:
-            store.use_model("bench", args.dim)
+            store.bind_channel(SEMANTIC, "bench", args.dim)
             insert_seconds = fill(store, vectors)
             ids_by_row = {row: row + 1 for row in range(size)}  # item ids follow insertion order
-            store_ms = time_per_query(lambda q: store.nearest(q, args.k), queries)
-            filtered_ms = time_per_query(lambda q: store.nearest(q, args.k, kind="image"), queries)
+            store_ms = time_per_query(lambda q: store.nearest(SEMANTIC, q, args.k), queries)
+            filtered_ms = time_per_query(lambda q: store.nearest(SEMANTIC, q, args.k, kind="image"), queries)
             numpy_ms = time_per_query(lambda q: numpy_top_k(vectors, q, args.k), queries)
             agree = np.mean([
-                {n.item_id for n in store.nearest(q, args.k)}
+                {n.item_id for n in store.nearest(SEMANTIC, q, args.k)}
                 == {ids_by_row[r] for r in numpy_top_k(vectors, q, args.k)}
                 for q in queries[:10]
             ])

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from core.media import normalise_kind
+from core.kinds import KIND_NAMES, normalise_kind
 from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path
-from core.store import KINDS, printable
+from core.store import printable
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -130,7 +130,7 @@ def cmd_forget(args) -> int:
 # -- search -----------------------------------------------------------------------------------
 def _parse_kinds(values: list[str] | None) -> tuple[str, ...]:
     if not values:
-        return KINDS
+        return KIND_NAMES
     kinds: list[str] = []
     for value in values:
         for part in value.split(","):

@@ -14,7 +14,8 @@ from core.index.indexer import ProgressCallback, StopCheck, _no_progress
 from core.model import Embedder
 from core.paths import BUNDLED_MODEL_DIR, default_db_path
 from core.search import QueryError, SearchEngine, SearchHit
-from core.store import KINDS, LibraryStore, ReadOnlyLibrary, is_inside, printable
+from core.kinds import KIND_NAMES, SEMANTIC
+from core.store import LibraryStore, ReadOnlyLibrary, is_inside, printable
 
 __all__ = ["IndexResult", "IndexerBusy", "Library", "LibraryError", "printable"]
 
@@ -99,14 +100,14 @@ class Library:
         if self.read_only:
             self._model_checked = True
             return 0
-        stale = self.store.use_model(self.embedder.model_id, self.embedder.dim)
+        stale = self.store.bind_channel(SEMANTIC, self.embedder.model_id, self.embedder.dim)
         self._model_checked = True
         return stale
 
     @property
     def search_engine(self) -> SearchEngine:
         if not self._model_checked:
-            indexed_with = self.store.model_id
+            indexed_with = self.store.channel_model(SEMANTIC)
             if indexed_with and indexed_with != self.embedder.model_id:
                 # Searching must not silently throw away the library's vectors: re-embedding is
                 # the indexer's job, started by the user or the app's start-up scan.
@@ -229,12 +230,12 @@ class Library:
         return result
 
     # -- search -------------------------------------------------------------------------------
-    def search_text(self, text: str, kinds: tuple[str, ...] = KINDS, limit: int = 10,
+    def search_text(self, text: str, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
                     min_score: float | None = None) -> list[SearchHit]:
         engine = self.search_engine
         return engine.search(engine.text_vector(text), kinds=kinds, limit=limit, min_score=min_score)
 
-    def search_file(self, path: str | Path, kinds: tuple[str, ...] = KINDS, limit: int = 10,
+    def search_file(self, path: str | Path, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
                     min_score: float | None = None) -> list[SearchHit]:
         engine = self.search_engine
         absolute = os.path.abspath(str(path))
@@ -243,12 +244,12 @@ class Library:
 
     # -- status -------------------------------------------------------------------------------
     def status(self) -> dict:
-        counts = self.store.counts()
+        counts = self.store.counts(KIND_NAMES)
         items = self.store.all_items()
         return {
             "database": str(self.db_path),
             "read_only": self.read_only,
-            "model": self.store.model_id,
+            "model": self.store.channel_model(SEMANTIC),
             "folders": self.folders(),
             "items": counts,
             "total": sum(c["pending"] + c["done"] + c["failed"] for c in counts.values()),

@@ -102,10 +102,10 @@ def test_interrupted_indexing_resumes_where_it_stopped(library, demo_copy):
 def test_a_new_model_re_embeds_the_library(library, demo_copy, tmp_path):
     library.index([demo_copy])
     vectors_before = library.store.counts()["image"]["vectors"]
-    library.store.use_model("some-older-model", 384)  # as if the library was built by another model
+    library.store.bind_channel("semantic", "some-older-model", 384)  # as if another model built it
     result = library.index()
-    assert result.reembed == 0  # use_model already reset them; bind_model rebinds to the bundled one
-    assert library.store.model_id == library.embedder.model_id
+    assert result.reembed == 0  # bind_channel already reset them; bind_model rebinds to the bundled one
+    assert library.store.channel_model("semantic") == library.embedder.model_id
     assert library.store.counts()["image"]["vectors"] == vectors_before
 
 
@@ -156,7 +156,7 @@ def test_forgetting_a_folder_removes_its_items_but_never_its_files(library, demo
     forgotten = library.forget_folder(demo_copy)
     assert forgotten == library.status()["total"] + forgotten > 0
     assert library.status()["total"] == 0 and library.folders() == []
-    assert library.store.vectors()[0].size == 0
+    assert library.store.vectors("semantic")[0].size == 0
     assert sorted(p for p in demo_copy.rglob("*") if p.is_file()) == files_before
     with pytest.raises(LibraryError, match="not a library folder"):
         library.forget_folder(demo_copy)
@@ -166,7 +166,8 @@ def test_search_after_a_model_change_asks_for_re_indexing_instead_of_dropping_ve
     from core.search import QueryError
 
     library.index([demo_copy])
-    library.store.set_meta("model_id", "an-older-model")  # as if indexed by a previous release
+    with library.store.transaction():  # as if indexed by a previous release
+        library.store.conn.execute("UPDATE channels SET model_id = 'an-older-model' WHERE name = 'semantic'")
     with Library(library.db_path, embedder=library.embedder) as reopened:
         with pytest.raises(QueryError, match="run `index`"):
             reopened.search_text("a cat")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.index.extract import Extracted, ExtractionError, extract, extract_audio, extract_image, extract_text
+from core.media.extract import Extracted, ExtractionError, extract, extract_audio, extract_image, extract_text
 from core.model.audio import load_waveform
 
 RATE = 44100

@@ -76,33 +76,33 @@ def test_vectors_knn_filters_and_model_change(tmp_path):
     rng = np.random.default_rng(0)
     vectors = unit(rng, 6, 8)
     with LibraryStore(tmp_path / "lib.db") as store:
-        assert store.use_model("model-a", 8) == 0
+        assert store.bind_channel("semantic", "model-a", 8) == 0
         ids = []
         for i, vector in enumerate(vectors):
             kind = "image" if i % 2 == 0 else "text"
             item_id = store.record_scanned(f"/lib/{i}", "/lib", kind, 10, 1.0, f"h{i}")
-            store.mark_done(item_id, vector, taken_at=1000.0 + i)
+            store.mark_done(item_id, {"semantic": vector}, taken_at=1000.0 + i)
             ids.append(item_id)
-        hits = store.nearest(vectors[2], 3)
+        hits = store.nearest("semantic", vectors[2], 3)
         assert hits[0].item_id == ids[2]
         assert hits[0].similarity == pytest.approx(1.0, abs=1e-5)
         expected = np.sort(vectors @ vectors[2])[::-1][:3]
         assert [h.similarity for h in hits] == pytest.approx(list(expected), abs=1e-5)
-        images = store.nearest(vectors[1], 10, kind="image")
+        images = store.nearest("semantic", vectors[1], 10, kind="image")
         assert {h.item_id for h in images} == {ids[0], ids[2], ids[4]}
         # Another model invalidates every vector and re-creates the table at its width.
-        assert store.use_model("model-b", 16) == 6
-        assert store.nearest(np.ones(16, np.float32) / 4, 5) == []
+        assert store.bind_channel("semantic", "model-b", 16) == 6
+        assert store.nearest("semantic", np.ones(16, np.float32) / 4, 5) == []
         assert {item.status for item in store.all_items()} == {"pending"}
-        assert store.dim == 16
+        assert store.channel("semantic").dim == 16
 
 
 def test_wrong_vector_width_is_rejected(tmp_path):
     with LibraryStore(tmp_path / "lib.db") as store:
-        store.use_model("m", 8)
+        store.bind_channel("semantic", "m", 8)
         item_id = store.record_scanned("/lib/a.jpg", "/lib", "image", 1, 1.0, "h")
         with pytest.raises(ValueError, match="shape"):
-            store.mark_done(item_id, np.ones(4, np.float32))
+            store.mark_done(item_id, {"semantic": np.ones(4, np.float32)})
         assert store.item(item_id).status == "pending"  # nothing half-written
 
 
@@ -111,17 +111,17 @@ WRITER = textwrap.dedent(
     import sys, numpy as np
     from core.store import LibraryStore
     store = LibraryStore(sys.argv[1])
-    store.use_model("m", 32)
+    store.bind_channel("semantic", "m", 32)
     rng = np.random.default_rng(1)
     with store.transaction():  # committed batch
         for i in range(50):
             store.mark_done(store.record_scanned(f"/lib/committed{i}", "/lib", "text", 1, 1.0, f"c{i}"),
-                            rng.normal(size=32).astype("float32") / 6)
+                            {"semantic": rng.normal(size=32).astype("float32") / 6})
     print("committed", flush=True)
     with store.transaction():  # killed halfway through this one
         for i in range(10**7):
             store.mark_done(store.record_scanned(f"/lib/doomed{i}", "/lib", "text", 1, 1.0, f"d{i}"),
-                            rng.normal(size=32).astype("float32") / 6)
+                            {"semantic": rng.normal(size=32).astype("float32") / 6})
             if i == 500:
                 print("writing", flush=True)
     """
@@ -142,7 +142,7 @@ def test_process_killed_mid_write_leaves_a_valid_database(tmp_path):
         assert store.integrity_ok()
         paths = [item.path for item in store.all_items()]
         assert len(paths) == 50 and all("committed" in p for p in paths)
-        ids, matrix = store.vectors()
+        ids, matrix = store.vectors("semantic")
         assert len(ids) == 50 and matrix.shape == (50, 32)
 
 
@@ -156,3 +156,33 @@ def test_revision_changes_on_own_and_other_connections_commits(tmp_path):
         other.record_scanned("/x/b.jpg", "/x", "image", 1, 1.0, "h2")
         assert store.revision() != after_own
         assert store.count_pending() == 2
+
+
+def test_a_version_1_library_keeps_its_vectors_as_the_semantic_channel(tmp_path):
+    """Libraries made before vector channels: item_vectors and meta's model id become the
+    semantic channel, every vector kept, and the kind CHECK constraint is gone."""
+    from core.store.schema import MIGRATIONS
+
+    rng = np.random.default_rng(3)
+    vectors = unit(rng, 5, 8)
+    conn = get_driver().connect(tmp_path / "v1.db")
+    migrate(conn, MIGRATIONS[:1])
+    conn.execute("INSERT INTO meta(key, value) VALUES ('model_id', 'old-model'), ('dim', '8')")
+    conn.execute("CREATE VIRTUAL TABLE item_vectors USING vec0(item_id INTEGER PRIMARY KEY, "
+                 "embedding float[8], kind TEXT, taken_at INTEGER, folder TEXT)")
+    for i, vector in enumerate(vectors, start=1):
+        conn.execute("INSERT INTO items(id, path, folder, kind, status, has_vector, added_at, updated_at) "
+                     "VALUES (?, ?, '/lib', 'image', 'done', 1, 0, 0)", (i, f"/lib/{i}.jpg"))
+        conn.execute("INSERT INTO item_vectors(item_id, embedding, kind, taken_at, folder) VALUES (?, ?, 'image', 0, '/lib')",
+                     (i, vector.tobytes()))
+    conn.close()
+    with LibraryStore(tmp_path / "v1.db") as store:
+        assert store.channel("semantic").model_id == "old-model" and store.channel("semantic").dim == 8
+        ids, matrix = store.vectors("semantic")
+        assert sorted(ids) == [1, 2, 3, 4, 5]
+        assert np.allclose(matrix[np.argsort(ids)], vectors)
+        assert store.nearest("semantic", vectors[3], 1)[0].item_id == 4
+        assert [i.status for i in store.all_items()] == ["done"] * 5
+        assert store.bind_channel("semantic", "old-model", 8) == 0  # nothing to re-embed
+        store.record_scanned("/lib/clip.mp4", "/lib", "video", 1, 1.0, "v")  # a future kind fits
+        assert store.get_meta("model_id") is None

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.hashing import file_sha256 as content_hash
-from core.index.extract import ExtractionError, extract
 from core.index.scan import FolderError, scan_folder
+from core.kinds import KIND_NAMES, KINDS, SEMANTIC
+from core.media.documents import Document, read_document
+from core.media.extract import ExtractionError
 from core.model import Embedder, ModalityUnavailable
 from core.store import LibraryStore, MediaItem, is_inside, printable
 
@@ -49,12 +51,6 @@ class EmbedReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     stopped: bool = False
     seconds: float = 0.0
-
-
-def note_text_for_embedding(path: str, text: str) -> str:
-    """A note is found by its title as much as by its body; the file name is the title."""
-    title = Path(path).stem.replace("_", " ").replace("-", " ")
-    return f"{title}\n{text}"
 
 
 class Indexer:
@@ -150,7 +146,7 @@ class Indexer:
             batch = self.store.pending_items(limit=batch_size)
             if not batch:
                 break
-            for kind in ("image", "text", "audio"):
+            for kind in KIND_NAMES:
                 group = [item for item in batch if item.kind == kind]
                 if group:
                     self._embed_group(kind, group, report)
@@ -160,26 +156,22 @@ class Indexer:
         return report
 
     def _embed_group(self, kind: str, items: list[MediaItem], report: EmbedReport) -> None:
-        extracted: dict[int, object] = {}
+        documents: dict[int, Document] = {}
         for item in items:
             try:
-                extracted[item.id] = extract(kind, item.path)
+                documents[item.id] = read_document(kind, item.path)
             except ExtractionError as exc:
                 self._fail(item, str(exc), report)
-        ready = [item for item in items if item.id in extracted]
+        ready = [item for item in items if item.id in documents]
         if not ready:
             return
         try:
-            if kind == "text":
-                inputs = [note_text_for_embedding(i.path, extracted[i.id].text) for i in ready]
-            else:
-                inputs = [i.path for i in ready]
-            embeddings = self.embedder.embed(kind, inputs)
+            embeddings = self.embedder.embed(KINDS[kind].modality, [documents[i.id].model_input for i in ready])
         except ModalityUnavailable:
             embeddings = None  # keep the file's metadata; it gets a vector when the model can
         with self.store.transaction():
             for row, item in enumerate(ready):
-                info = extracted[item.id]
+                info = documents[item.id].extracted
                 if embeddings is not None and embeddings.errors[row]:
                     self._fail(item, embeddings.errors[row], report)
                     continue
@@ -187,7 +179,7 @@ class Indexer:
                 said = embeddings.transcripts[row] if embeddings is not None and embeddings.transcripts else None
                 self.store.mark_done(
                     item.id,
-                    vector,
+                    {SEMANTIC: vector} if vector is not None else {},
                     taken_at=info.taken_at or item.mtime,
                     width=info.width,
                     height=info.height,

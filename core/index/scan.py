@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from core.media import kind_of
+from core.kinds import kind_of
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ Choices, matching aisfx's own pipeline (see the export script for the parameters
   first minute. A file cut short (a copy interrupted, a download stopped) is described by what
   decodes: libsndfile already stops at the end of the bytes present for WAV/AIFF/Ogg/MP3, and a
   FLAC whose decoder loses sync is read again block by block up to the failing block
-  (`decoded_blocks`). Saying that the file is truncated is the indexer's job (core.index.extract).
+  (`decoded_blocks`). Saying that the file is truncated is the indexer's job (core.media.extract).
 - The whole clip is scaled to peak 1 (aisfx does; a silent clip stays zeros).
 - Blocks: the waveform gets n_fft/2 = 1024 zeros in front (librosa's centred STFT) and is cut
   into blocks of 103424 samples (100 STFT frames, 2.35 s) every `hop_samples`. aisfx hops half a

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
 from core.hashing import file_sha256
 from core.model.audio import AudioTower
+from core.model.modality import Modality
 from core.model.preprocess import l2_normalise
 from core.model.speech import spoken_form
 from core.model.towers import VIEW_POOLINGS, ImageTower, LazySessions, TextTower, run_session
@@ -25,12 +25,6 @@ from core.paths import BUNDLED_MODEL_DIR
 
 # model.json "audio" keys passed to AudioTower (the rest describe files).
 AUDIO_SETTINGS = ("sample_rate", "block_samples", "hop_samples", "keep_tail", "pooling", "max_blocks")
-
-
-class Modality(str, Enum):
-    TEXT = "text"
-    IMAGE = "image"
-    AUDIO = "audio"
 
 
 class ModelError(RuntimeError):

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.media import kind_of
+from core.kinds import KIND_NAMES, SEMANTIC, kind_of
+from core.media.documents import read_document
+from core.media.extract import ExtractionError
 from core.model import Embedder, ModalityUnavailable
 from core.search.calibration import KindScale, scale_for
-from core.store import KINDS, LibraryStore, MediaItem, printable
+from core.store import LibraryStore, MediaItem, printable
 
 CALIBRATION_SAMPLE = 512
 
@@ -56,17 +58,12 @@ class SearchEngine:
             raise QueryError(f"{shown}: is a folder, not a file")
         if not path.is_file():
             raise QueryError(f"{shown}: not a regular file (a pipe, socket or device cannot be searched by)")
-        if kind == "text":
-            from core.index.extract import ExtractionError, extract_text
-            from core.index.indexer import note_text_for_embedding
-
-            try:
-                text = extract_text(str(path)).text
-            except ExtractionError as exc:
-                raise QueryError(f"{path.name}: {exc}") from None
-            return self.text_vector(note_text_for_embedding(str(path), text))
         try:
-            result = self.embedder.embed(kind, [str(path)])
+            document = read_document(kind, str(path))
+        except ExtractionError as exc:
+            raise QueryError(f"{printable(path.name)}: {exc}") from None
+        try:
+            result = self.embedder.embed(document.modality, [document.model_input])
         except ModalityUnavailable as exc:
             raise QueryError(f"{path.name}: {exc}") from None
         if result.errors[0]:
@@ -77,7 +74,7 @@ class SearchEngine:
         revision = self.store.revision()
         cached = self._samples.get(kind)
         if cached is None or cached[0] != revision:
-            _, sample = self.store.vectors(kind=kind, limit=CALIBRATION_SAMPLE)
+            _, sample = self.store.vectors(SEMANTIC, kind=kind, limit=CALIBRATION_SAMPLE)
             cached = (revision, sample)
             self._samples[kind] = cached
         return scale_for(query, cached[1])
@@ -86,14 +83,14 @@ class SearchEngine:
         self,
         query: np.ndarray,
         *,
-        kinds: tuple[str, ...] = KINDS,
+        kinds: tuple[str, ...] = KIND_NAMES,
         limit: int = 10,
         exclude_path: str | None = None,
         min_score: float | None = None,
     ) -> list[SearchHit]:
         candidates: list[tuple[int, float, float]] = []
         for kind in kinds:
-            neighbours = self.store.nearest(query, limit + (1 if exclude_path else 0), kind=kind)
+            neighbours = self.store.nearest(SEMANTIC, query, limit + (1 if exclude_path else 0), kind=kind)
             if not neighbours:
                 continue
             scale = self._scale(kind, query)

@@ -2,7 +2,8 @@ from core.store.driver import DriverUnavailable, get_driver
 from core.store.errors import database_errors, explain_database_error
 from core.store.schema import SCHEMA_VERSION, SchemaTooNew
 from core.store.pathcodec import is_inside, printable
-from core.store.store import KINDS, FolderProblem, LibraryStore, MediaItem, Neighbour, ReadOnlyLibrary
+from core.store.store import FolderProblem, LibraryStore, MediaItem, ReadOnlyLibrary
+from core.store.vectors import ChannelBinding, Neighbour
 
 __all__ = [
     "DriverUnavailable",
@@ -11,7 +12,7 @@ __all__ = [
     "explain_database_error",
     "SCHEMA_VERSION",
     "SchemaTooNew",
-    "KINDS",
+    "ChannelBinding",
     "FolderProblem",
     "ReadOnlyLibrary",
     "is_inside",

@@ -1,8 +1,8 @@
 """Versioned schema. Each migration moves the database from version N-1 to N inside one transaction.
 
 The version lives in `PRAGMA user_version`. Migrations are append-only: never edit a shipped one,
-add the next. The vector table is not here: its width depends on the model and is managed by
-`LibraryStore.use_model`.
+add the next. Vector tables are created when a channel is bound to a model (their width is the
+model's): `LibraryStore.bind_channel`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from core.store.pathcodec import from_db, is_inside, printable
+from core.store.vectors import create_vector_table
 
 Migration = Callable[[object], None]  # receives an open connection inside a transaction
 
@@ -94,7 +95,62 @@ def _v2_trust(conn) -> None:
         conn.execute("DELETE FROM folders WHERE path = ?", (child,))
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust)
+def _v3_channels(conn) -> None:
+    """Vector channels: one vector table per channel, each bound to its own (model id, dim) in
+    `channels` (the one `item_vectors` table and the meta table's model_id/dim become the
+    `semantic` channel, vectors kept). The kinds of media are no longer spelled out in a CHECK
+    constraint (core.kinds is their one list), so `items` is rebuilt without it."""
+    conn.execute("CREATE TABLE channels (name TEXT PRIMARY KEY, model_id TEXT NOT NULL, dim INTEGER NOT NULL)")
+    meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('model_id', 'dim')").fetchall())
+    old_table = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'item_vectors'").fetchone()
+    if old_table and "model_id" in meta and "dim" in meta:
+        conn.execute("INSERT INTO channels(name, model_id, dim) VALUES ('semantic', ?, ?)",
+                     (meta["model_id"], int(meta["dim"])))
+        create_vector_table(conn, "semantic", int(meta["dim"]))
+        conn.execute("INSERT INTO vectors_semantic(item_id, embedding, kind, taken_at, folder) "
+                     "SELECT item_id, embedding, kind, taken_at, folder FROM item_vectors")
+    if old_table:
+        conn.execute("DROP TABLE item_vectors")
+    conn.execute("DELETE FROM meta WHERE key IN ('model_id', 'dim')")
+    columns = ", ".join(row[1] for row in conn.execute("PRAGMA table_info(items)"))
+    _execute_each(
+        conn,
+        f"""
+        CREATE TABLE items_new (
+            id             INTEGER PRIMARY KEY,
+            path           TEXT NOT NULL UNIQUE,
+            folder         TEXT NOT NULL,
+            kind           TEXT NOT NULL,
+            size           INTEGER,
+            mtime          REAL,
+            content_hash   TEXT,
+            status         TEXT NOT NULL DEFAULT 'pending'
+                               CHECK (status IN ('pending', 'done', 'failed')),
+            error          TEXT,
+            has_vector     INTEGER NOT NULL DEFAULT 0,
+            model_id       TEXT,
+            taken_at       REAL,
+            width          INTEGER,
+            height         INTEGER,
+            duration       REAL,
+            extracted_text TEXT,
+            added_at       REAL NOT NULL,
+            updated_at     REAL NOT NULL,
+            indexed_at     REAL,
+            warning        TEXT
+        );
+        INSERT INTO items_new({columns}) SELECT {columns} FROM items;
+        DROP TABLE items;
+        ALTER TABLE items_new RENAME TO items;
+        CREATE INDEX items_status ON items(status);
+        CREATE INDEX items_folder ON items(folder);
+        CREATE INDEX items_hash ON items(content_hash);
+        CREATE INDEX items_kind ON items(kind)
+        """
+    )
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,9 +18,8 @@ import numpy as np
 from core.store.driver import get_driver
 from core.store.pathcodec import from_db, printable, to_db
 from core.store.schema import SCHEMA_VERSION, migrate, schema_version
+from core.store.vectors import VectorChannels
 
-KINDS = ("image", "audio", "text")
-VECTOR_TABLE = "item_vectors"
 
 
 @dataclass
@@ -69,13 +68,7 @@ class ReadOnlyLibrary(RuntimeError):
     """The database can only be read (read-only file, folder or file system) and this needs to write."""
 
 
-@dataclass(frozen=True)
-class Neighbour:
-    item_id: int
-    similarity: float  # cosine similarity, from the L2 distance of unit vectors
-
-
-class LibraryStore:
+class LibraryStore(VectorChannels):
     def __init__(self, path: str | Path, *, read_only: bool = False):
         """`read_only` opens an existing database without ever writing to it (no migration, no
         journal change), for reading a library on read-only media; writing then raises."""
@@ -159,46 +152,10 @@ class LibraryStore:
                 (key, value),
             )
 
-    # -- model --------------------------------------------------------------------------------
-    @property
-    def model_id(self) -> str | None:
-        return self.get_meta("model_id")
-
-    @property
-    def dim(self) -> int | None:
-        value = self.get_meta("dim")
-        return int(value) if value else None
-
-    def use_model(self, model_id: str, dim: int) -> int:
-        """Bind the store to a model. A different model invalidates every vector: the table is
-        rebuilt at the new width and all items go back to pending. Returns how many items must
-        be re-embedded."""
-        if self.model_id == model_id and self.dim == dim and self._vector_table_exists():
-            return 0
-        with self.transaction():
-            self.conn.execute(f"DROP TABLE IF EXISTS {VECTOR_TABLE}")
-            self.conn.execute(
-                f"""CREATE VIRTUAL TABLE {VECTOR_TABLE} USING vec0(
-                        item_id INTEGER PRIMARY KEY,
-                        embedding float[{int(dim)}],
-                        kind TEXT,
-                        taken_at INTEGER,
-                        folder TEXT
-                    )"""
-            )
-            stale = self.conn.execute(
-                "UPDATE items SET status = 'pending', has_vector = 0, model_id = NULL, error = NULL "
-                "WHERE status IN ('done', 'failed')"
-            ).rowcount
-            self.set_meta("model_id", model_id)
-            self.set_meta("dim", str(int(dim)))
-        return stale
-
-    def _vector_table_exists(self) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VECTOR_TABLE,)
-        ).fetchone()
-        return row is not None
+    # -- the semantic channel's model, for status ---------------------------------------------
+    def channel_model(self, channel: str) -> str | None:
+        binding = self.channel(channel)
+        return binding.model_id if binding else None
 
     # -- folders ------------------------------------------------------------------------------
     def add_folder(self, path: str, absorbs: Sequence[str] = ()) -> bool:
@@ -209,10 +166,7 @@ class LibraryStore:
                 "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)", (to_db(path), time.time())
             )
             for child in absorbs:
-                if self._vector_table_exists():
-                    self.conn.execute(
-                        f"UPDATE {VECTOR_TABLE} SET folder = ? WHERE item_id IN "
-                        "(SELECT id FROM items WHERE folder = ?)", (printable(path), to_db(child)))
+                self._set_vector_folder([item.id for item in self.items_in_folder(child)], path)
                 self.conn.execute("UPDATE items SET folder = ? WHERE folder = ?", (to_db(path), to_db(child)))
                 self.conn.execute("DELETE FROM folders WHERE path = ?", (to_db(child),))
                 self.conn.execute("DELETE FROM folder_problems WHERE root = ?", (to_db(child),))
@@ -323,7 +277,7 @@ class LibraryStore:
             existing = self.conn.execute("SELECT id FROM items WHERE path = ?", (path_db,)).fetchone()
             if existing:
                 item_id = existing[0]
-                self._delete_vector(item_id)
+                self._delete_vectors(item_id)
                 self.conn.execute(
                     "UPDATE items SET folder = ?, kind = ?, size = ?, mtime = ?, content_hash = ?, "
                     "status = ?, error = ?, warning = NULL, has_vector = 0, model_id = NULL, "
@@ -345,15 +299,12 @@ class LibraryStore:
                 "UPDATE items SET path = ?, folder = ?, mtime = ?, updated_at = ? WHERE id = ?",
                 (to_db(new_path), to_db(folder), mtime, time.time(), item_id),
             )
-            if self._vector_table_exists():
-                self.conn.execute(
-                    f"UPDATE {VECTOR_TABLE} SET folder = ? WHERE item_id = ?", (printable(folder), item_id)
-                )
+            self._set_vector_folder([item_id], folder)
 
     def mark_done(
         self,
         item_id: int,
-        vector: np.ndarray | None,
+        vectors: dict[str, np.ndarray],
         *,
         taken_at: float | None = None,
         width: int | None = None,
@@ -362,21 +313,24 @@ class LibraryStore:
         extracted_text: str | None = None,
         warning: str | None = None,
     ) -> None:
-        """Store what was extracted and, when the model could embed the item, its vector."""
+        """Store what was extracted and the item's vector in each channel that could embed it
+        (none: the model has no tower for the item's kind; it is still found by its metadata)."""
         item = self.item(item_id)
         if item is None:
             return  # deleted while it was being embedded
         with self.transaction():
-            self._delete_vector(item_id)
-            if vector is not None:
-                self._insert_vector(item_id, vector, item.kind, taken_at, item.folder)
+            self._delete_vectors(item_id)
+            for channel, vector in vectors.items():
+                self._insert_vector(channel, item_id, vector, item.kind, taken_at, item.folder)
+            # which model made them, per channel ("semantic=trimodal-bind-lite-…")
+            made_by = ";".join(f"{c}={self.channel(c).model_id}" for c in sorted(vectors)) or None
             self.conn.execute(
                 "UPDATE items SET status = 'done', error = NULL, has_vector = ?, model_id = ?, "
                 "taken_at = ?, width = ?, height = ?, duration = ?, extracted_text = ?, "
                 "warning = ?, indexed_at = ?, updated_at = ? WHERE id = ?",
                 (
-                    int(vector is not None),
-                    self.model_id,
+                    int(bool(vectors)),
+                    made_by,
                     taken_at,
                     width,
                     height,
@@ -391,7 +345,7 @@ class LibraryStore:
 
     def mark_failed(self, item_id: int, error: str) -> None:
         with self.transaction():
-            self._delete_vector(item_id)
+            self._delete_vectors(item_id)
             self.conn.execute(
                 "UPDATE items SET status = 'failed', error = ?, warning = NULL, has_vector = 0, "
                 "indexed_at = ?, updated_at = ? WHERE id = ?",
@@ -402,67 +356,25 @@ class LibraryStore:
         ids = list(item_ids)
         with self.transaction():
             for item_id in ids:
-                self._delete_vector(item_id)
+                self._delete_vectors(item_id)
                 self.conn.execute("DELETE FROM items WHERE id = ?", (item_id,))
         return len(ids)
 
-    # -- vectors ------------------------------------------------------------------------------
-    def _insert_vector(self, item_id, vector, kind, taken_at, folder) -> None:
-        data = np.ascontiguousarray(vector, dtype=np.float32)
-        if data.shape != (self.dim,):
-            raise ValueError(f"vector has shape {data.shape}, the store expects ({self.dim},)")
-        self.conn.execute(
-            f"INSERT INTO {VECTOR_TABLE}(item_id, embedding, kind, taken_at, folder) VALUES (?, ?, ?, ?, ?)",
-            (item_id, data.tobytes(), kind, int(taken_at or 0), printable(folder)),
-        )
-
-    def _delete_vector(self, item_id: int) -> None:
-        if self._vector_table_exists():
-            self.conn.execute(f"DELETE FROM {VECTOR_TABLE} WHERE item_id = ?", (item_id,))
-
-    def nearest(
-        self, query: np.ndarray, k: int, *, kind: str | None = None, folder: str | None = None
-    ) -> list[Neighbour]:
-        """Exact KNN through sqlite-vec, optionally filtered on the metadata columns."""
-        if not self._vector_table_exists() or k <= 0:
-            return []
-        sql = f"SELECT item_id, distance FROM {VECTOR_TABLE} WHERE embedding MATCH ? AND k = ?"
-        params: list = [np.ascontiguousarray(query, dtype=np.float32).tobytes(), int(k)]
-        if kind:
-            sql += " AND kind = ?"
-            params.append(kind)
-        if folder:
-            sql += " AND folder = ?"
-            params.append(printable(folder))
-        rows = self.conn.execute(sql, params).fetchall()
-        # Unit vectors: squared L2 distance = 2 - 2·cos.
-        return [Neighbour(item_id, 1.0 - (distance * distance) / 2.0) for item_id, distance in rows]
-
-    def vectors(self, kind: str | None = None, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, matrix) of stored vectors, a random sample of `limit` when given."""
-        if not self._vector_table_exists():
-            return np.zeros(0, np.int64), np.zeros((0, self.dim or 0), np.float32)
-        sql = f"SELECT item_id, embedding FROM {VECTOR_TABLE}"
-        params: list = []
-        if kind:
-            sql += " WHERE kind = ?"
-            params.append(kind)
-        if limit:
-            sql += f" ORDER BY random() LIMIT {int(limit)}"
-        rows = self.conn.execute(sql, params).fetchall()
-        ids = np.array([row[0] for row in rows], dtype=np.int64)
-        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-        return ids, matrix.reshape(len(rows), self.dim or 0)
+    def vectors_by_path(self, channel: str) -> dict[str, np.ndarray]:
+        ids, matrix = self.vectors(channel)
+        paths = self.items_by_ids(int(i) for i in ids)
+        return {paths[int(i)].path: row for i, row in zip(ids, matrix) if int(i) in paths}
 
     # -- summaries ----------------------------------------------------------------------------
-    def counts(self) -> dict[str, dict[str, int]]:
-        """{kind: {status: n, 'vectors': n}} for every kind."""
-        result = {kind: {"pending": 0, "done": 0, "failed": 0, "vectors": 0} for kind in KINDS}
+    def counts(self, kinds: Iterable[str] = ()) -> dict[str, dict[str, int]]:
+        """{kind: {status: n, 'vectors': n}} for `kinds` (zeros where empty) and any other kind stored."""
+        result = {kind: {"pending": 0, "done": 0, "failed": 0, "vectors": 0} for kind in kinds}
         for kind, status, n, vectors in self.conn.execute(
             "SELECT kind, status, count(*), sum(has_vector) FROM items GROUP BY kind, status"
         ):
-            result[kind][status] = n
-            result[kind]["vectors"] += vectors or 0
+            counts = result.setdefault(kind, {"pending": 0, "done": 0, "failed": 0, "vectors": 0})
+            counts[status] = n
+            counts["vectors"] += vectors or 0
         return result
 
     def integrity_ok(self) -> bool:

@@ -1,0 +1,136 @@
+"""Vector channels: one sqlite-vec table per channel, each bound to its own (model id, width).
+
+The semantic channel holds the trimodal model's vectors; a second channel (the melody channel of
+hum-to-search) has its own space and width and so its own table. Channel names come from the
+caller (core.kinds defines them); this module only keeps their tables.
+
+Each table has metadata columns that filter inside the KNN (kind, taken_at, folder).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.store.pathcodec import printable
+
+_CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    item_id: int
+    similarity: float  # cosine similarity, from the L2 distance of unit vectors
+
+
+@dataclass(frozen=True)
+class ChannelBinding:
+    model_id: str
+    dim: int
+
+
+def vector_table(channel: str) -> str:
+    if not _CHANNEL_NAME.match(channel):
+        raise ValueError(f"bad vector channel name {channel!r}")
+    return f"vectors_{channel}"
+
+
+def create_vector_table(conn, channel: str, dim: int) -> None:
+    conn.execute(
+        f"""CREATE VIRTUAL TABLE {vector_table(channel)} USING vec0(
+                item_id INTEGER PRIMARY KEY,
+                embedding float[{int(dim)}],
+                kind TEXT,
+                taken_at INTEGER,
+                folder TEXT
+            )"""
+    )
+
+
+class VectorChannels:
+    """The vector side of LibraryStore (mixed into it: same connection, same transactions)."""
+
+    conn: object
+
+    def channel(self, channel: str) -> ChannelBinding | None:
+        row = self.conn.execute("SELECT model_id, dim FROM channels WHERE name = ?", (channel,)).fetchone()
+        return ChannelBinding(row[0], int(row[1])) if row else None
+
+    def channels(self) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT name FROM channels ORDER BY name")]
+
+    def bind_channel(self, channel: str, model_id: str, dim: int) -> int:
+        """Bind `channel` to a model. A different model invalidates the channel's vectors: its
+        table is rebuilt at the new width and every item goes back to pending. Returns how many
+        items must be re-embedded."""
+        if self.channel(channel) == ChannelBinding(model_id, int(dim)):
+            return 0
+        table = vector_table(channel)
+        with self.transaction():
+            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+            create_vector_table(self.conn, channel, dim)
+            self.conn.execute(
+                "INSERT INTO channels(name, model_id, dim) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE "
+                "SET model_id = excluded.model_id, dim = excluded.dim", (channel, model_id, int(dim)))
+            return self.conn.execute(
+                "UPDATE items SET status = 'pending', has_vector = 0, model_id = NULL, error = NULL "
+                "WHERE status IN ('done', 'failed')"
+            ).rowcount
+
+    def _insert_vector(self, channel: str, item_id: int, vector, kind: str, taken_at, folder: str) -> None:
+        binding = self.channel(channel)
+        data = np.ascontiguousarray(vector, dtype=np.float32)
+        if binding is None or data.shape != (binding.dim,):
+            raise ValueError(f"vector of shape {data.shape} does not fit channel {channel!r} ({binding})")
+        self.conn.execute(
+            f"INSERT INTO {vector_table(channel)}(item_id, embedding, kind, taken_at, folder) VALUES (?, ?, ?, ?, ?)",
+            (item_id, data.tobytes(), kind, int(taken_at or 0), printable(folder)),
+        )
+
+    def _delete_vectors(self, item_id: int) -> None:
+        for channel in self.channels():
+            self.conn.execute(f"DELETE FROM {vector_table(channel)} WHERE item_id = ?", (item_id,))
+
+    def _set_vector_folder(self, item_ids: Iterable[int], folder: str) -> None:
+        ids = list(item_ids)
+        for channel in self.channels():
+            self.conn.executemany(f"UPDATE {vector_table(channel)} SET folder = ? WHERE item_id = ?",
+                                  [(printable(folder), item_id) for item_id in ids])
+
+    def nearest(self, channel: str, query: np.ndarray, k: int, *, kind: str | None = None,
+                folder: str | None = None) -> list[Neighbour]:
+        """Exact KNN through sqlite-vec, optionally filtered on the metadata columns."""
+        if self.channel(channel) is None or k <= 0:
+            return []
+        sql = f"SELECT item_id, distance FROM {vector_table(channel)} WHERE embedding MATCH ? AND k = ?"
+        params: list = [np.ascontiguousarray(query, dtype=np.float32).tobytes(), int(k)]
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if folder:
+            sql += " AND folder = ?"
+            params.append(printable(folder))
+        rows = self.conn.execute(sql, params).fetchall()
+        # Unit vectors: squared L2 distance = 2 - 2·cos.
+        return [Neighbour(item_id, 1.0 - (distance * distance) / 2.0) for item_id, distance in rows]
+
+    def vectors(self, channel: str, kind: str | None = None,
+                limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, matrix) of a channel's vectors, a random sample of `limit` when given."""
+        binding = self.channel(channel)
+        if binding is None:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        sql = f"SELECT item_id, embedding FROM {vector_table(channel)}"
+        params: list = []
+        if kind:
+            sql += " WHERE kind = ?"
+            params.append(kind)
+        if limit:
+            sql += f" ORDER BY random() LIMIT {int(limit)}"
+        rows = self.conn.execute(sql, params).fetchall()
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+        return ids, matrix.reshape(len(rows), binding.dim)
