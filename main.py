@@ -16,7 +16,7 @@ def _has_display() -> bool:
 
 def _headless_demo(db: str) -> int:
     """No screen: say so, index the demo library so the headless commands have data, show them."""
-    from core.paths import DEMO_LIBRARY_DIR
+    from core.library import DEMO_LIBRARY_DIR
 
     print("No display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open.")
     print("Indexing the demo library for the headless commands instead…\n")
@@ -36,7 +36,7 @@ def _headless_demo(db: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from core import cli
-    from core.paths import demo_db_path
+    from core.library import demo_db_path
 
     parser = cli.build_parser()
     args = parser.parse_args(argv)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         from app.main import run_app
 
         return run_app(db_path=args.db, demo=args.demo)
-    from core.store import SchemaTooNew, database_errors, explain_database_error
+    from core.library import SchemaTooNew, database_errors, explain_database_error
 
     try:
         return args.func(args)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from core.paths import DEMO_LIBRARY_DIR, default_db_path
+from core.library import DEMO_LIBRARY_DIR, ModelError, default_db_path, load_model
 
 
 def run_app(db_path: str | None = None, demo: bool = False) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from app.main_window import MainWindow
-    from core.model import Embedder, ModelError
-
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Trimodal-Bind")
     try:
-        embedder = Embedder()
+        embedder = load_model()
     except ModelError as exc:
         QMessageBox.critical(None, "Trimodal-Bind cannot start", f"The bundled model is damaged:\n{exc}")
         return 1

@@ -28,9 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.workers import IndexWorker, SearchRequest, SearchWorker, start_in_thread
-from core.library import printable
 from core.kinds import KIND_NAMES, KINDS, kind_of
-from core.model import Embedder
+from core.library import VERSION, can_search_by, printable
 
 KIND_FILTERS = [("Everything", KIND_NAMES)] + [(kind.plural, (kind.name,)) for kind in KINDS.values()]
 THUMBNAIL = QSize(72, 72)
@@ -44,7 +43,7 @@ class MainWindow(QMainWindow):
     index_requested = Signal(list)
     status_requested = Signal()
 
-    def __init__(self, db_path: str, embedder: Embedder):
+    def __init__(self, db_path: str, embedder):
         super().__init__()
         self.setWindowTitle("Trimodal-Bind")
         self.resize(900, 640)
@@ -134,7 +133,7 @@ class MainWindow(QMainWindow):
             "text": style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView),
         }
 
-    def _start_workers(self, db_path: str, embedder: Embedder) -> None:
+    def _start_workers(self, db_path: str, embedder) -> None:
         self.search_worker = SearchWorker(db_path, embedder)
         self.index_worker = IndexWorker(db_path, embedder)
         self._threads = [
@@ -255,7 +254,7 @@ class MainWindow(QMainWindow):
         menu.addAction("Show in folder",
                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
         more = menu.addAction("More like this", lambda: self.search_by_file(path))
-        more.setEnabled(self._embedder.supports(kind_of(path) or "text"))
+        more.setEnabled(can_search_by(self._embedder, path))
         menu.addAction("Copy path", lambda: QApplication.clipboard().setText(printable(path)))
         menu.exec(self.results.viewport().mapToGlobal(position))
 
@@ -334,15 +333,13 @@ class MainWindow(QMainWindow):
         self.library_label.setText(text)
 
     def show_about(self) -> None:
-        from core import __version__
-
         status = getattr(self, "_last_status", None) or {}
         failed = status.get("failed", [])
-        problems = "".join(f"<li>{Path(p).name}: {e}</li>" for p, e in failed[:20])
+        problems = "".join(f"<li>{printable(Path(p).name)}: {e}</li>" for p, e in failed[:20])
         QMessageBox.about(
             self,
             "About Trimodal-Bind",
-            f"<h3>Trimodal-Bind {__version__}</h3>"
+            f"<h3>Trimodal-Bind {VERSION}</h3>"
             "<p>Finds photos, recordings and notes from anything else, entirely offline.</p>"
             f"<p>Model: {self._embedder.model_id}<br>Database: {status.get('database', '')}</p>"
             "<p>Model credits: all-MiniLM-L6-v2 (Apache-2.0); EfficientNet-Lite0 (Apache-2.0); "

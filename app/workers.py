@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core.kinds import KIND_NAMES
-from core.library import Library
-from core.model import Embedder
-from core.store import database_errors, explain_database_error
+from core.library import Library, QueryError, database_errors, explain_database_error
 
 
 @dataclass(frozen=True)
@@ -24,7 +22,7 @@ class SearchRequest:
 
 
 class _LibraryWorker(QObject):
-    def __init__(self, db_path: str, embedder: Embedder):
+    def __init__(self, db_path: str, embedder):
         super().__init__()
         self._db_path = db_path
         self._embedder = embedder
@@ -50,8 +48,6 @@ class SearchWorker(_LibraryWorker):
 
     @Slot(object)
     def run_query(self, request: SearchRequest) -> None:
-        from core.search import QueryError
-
         try:
             library = self.library()
             if request.file:
@@ -79,7 +75,7 @@ class IndexWorker(_LibraryWorker):
     finished = Signal(object)  # IndexResult
     failed = Signal(str)
 
-    def __init__(self, db_path: str, embedder: Embedder):
+    def __init__(self, db_path: str, embedder):
         super().__init__(db_path, embedder)
         self._stop = threading.Event()
 

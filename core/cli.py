@@ -1,4 +1,5 @@
-"""Headless commands: index, search, status, doctor, eval. Each drives `core.library.Library`."""
+"""Headless commands: index, search, status, doctor, eval. Each goes through the one door,
+`core.library` (and the kind registry); nothing here reaches into the engine's rooms."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import sys
 from pathlib import Path
 
 from core.kinds import KIND_NAMES, normalise_kind
-from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path
-from core.store import printable
+from core.library import DEMO_LIBRARY_DIR, Library, LibraryError, QueryError, default_db_path, printable
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -36,8 +36,6 @@ def _progress_to(bar):
 
 
 def _open_library(args):
-    from core.library import Library
-
     return Library(args.db, getattr(args, "library_model", None))
 
 
@@ -48,8 +46,6 @@ def _db_typed_by_user(args) -> bool:
 def _open_for_reading(args):
     """The library to search or describe, opened without creating or changing anything; None
     when the default library does not exist yet (nothing was ever indexed)."""
-    from core.library import Library, LibraryError
-
     db = Path(args.db) if args.db else default_db_path()
     if not db.exists() and not _db_typed_by_user(args):
         return None
@@ -71,8 +67,6 @@ def _empty_library_hint(args) -> str:
 
 # -- index ------------------------------------------------------------------------------------
 def cmd_index(args) -> int:
-    from core.library import LibraryError
-
     with _open_library(args) as library:
         try:
             with _bar("scanning", "files") as scan_bar, _bar("embedding", "items") as embed_bar:
@@ -115,8 +109,6 @@ def cmd_index(args) -> int:
 
 
 def cmd_forget(args) -> int:
-    from core.library import LibraryError
-
     with _open_library(args) as library:
         try:
             forgotten = library.forget_folder(args.path)
@@ -141,8 +133,6 @@ def _parse_kinds(values: list[str] | None) -> tuple[str, ...]:
 
 
 def cmd_search(args) -> int:
-    from core.search import QueryError
-
     if bool(args.text) == bool(args.file):
         _err("error: give search text or --file PATH (one of them)")
         return EXIT_USAGE
@@ -219,9 +209,9 @@ def cmd_status(args) -> int:
 
 # -- doctor -----------------------------------------------------------------------------------
 def cmd_doctor(args) -> int:
-    from core.doctor import run_checks
+    from core.library import installation_checks
 
-    checks = run_checks(Path(args.db or default_db_path()), BUNDLED_MODEL_DIR)
+    checks = installation_checks(args.db)
     for check in checks:
         print(f"[{'ok' if check.ok else '!!'}] {check.name:<12} {check.detail}")
         if check.fix:
@@ -261,23 +251,13 @@ def _format_results(results: list) -> str:
 
 
 def cmd_eval(args) -> int:
-    from core.evaluation import ManifestError, evaluate, load_manifest
-    from core.model import Embedder, ModelError
+    from core.library import ModelError, evaluate_manifest
 
     try:
-        manifest = load_manifest(args.manifest)
-    except ManifestError as exc:
+        results = evaluate_manifest(args.manifest, args.model, progress=lambda message: _err(f"  {message}"))
+    except (ValueError, ModelError) as exc:  # a bad manifest (ManifestError) or model folder
         _err(f"error: {exc}")
         return EXIT_ERROR
-    results = []
-    for model_dir in args.model or [BUNDLED_MODEL_DIR]:
-        try:
-            embedder = Embedder(model_dir)
-        except ModelError as exc:
-            _err(f"error: {exc}")
-            return EXIT_ERROR
-        _err(f"evaluating {embedder.model_id} on {manifest.path}")
-        results.append(evaluate(embedder, manifest, progress=lambda message: _err(f"  {message}")))
     if args.json:
         payloads = [r.as_dict() for r in results]
         print(json.dumps(payloads[0] if len(payloads) == 1 else payloads, indent=2))

@@ -1,23 +1,34 @@
-"""The one door into the engine. The CLI and the GUI both drive the library through this class,
-so every user-visible capability is exercised by the same code in tests and benchmarks."""
+"""The one door into the engine. The CLI and the GUI use only this module (and the kind registry,
+core.kinds): the library itself, the model they share between threads, evaluation, the installation
+checks, and the plain types and errors these return. Every user-visible capability is therefore
+exercised by the same code in tests and benchmarks."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import filelock
 
+from core import __version__ as VERSION
 from core.index import EmbedReport, Indexer, ScanReport
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
-from core.model import Embedder
-from core.paths import BUNDLED_MODEL_DIR, default_db_path
+from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
+from core.model import Embedder, ModelError
+from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path, demo_db_path
 from core.search import QueryError, SearchEngine, SearchHit
-from core.kinds import KIND_NAMES, SEMANTIC
-from core.store import LibraryStore, ReadOnlyLibrary, is_inside, printable
+from core.store import (
+    LibraryStore, ReadOnlyLibrary, SchemaTooNew, database_errors, explain_database_error, is_inside, printable,
+)
 
-__all__ = ["IndexResult", "IndexerBusy", "Library", "LibraryError", "printable"]
+__all__ = [
+    "BUNDLED_MODEL_DIR", "DEMO_LIBRARY_DIR", "VERSION", "EmbedReport", "IndexResult", "IndexerBusy", "Library",
+    "LibraryError", "ModelError", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
+    "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
+    "can_search_by", "load_model", "printable",
+]
 
 MISSING_FOLDER = "folder is missing (unplugged drive?): its items are kept as they were, not checked"
 
@@ -188,6 +199,45 @@ class Library:
         the disk, then embed whatever is pending. Safe to interrupt: a later call resumes. Only one
         indexer works on a library at a time: another one raises IndexerBusy, or with `wait`
         waits for it to finish."""
+        with self._indexing(wait):
+            result = IndexResult(reembed=self.bind_model())
+            targets: list[tuple[str, list[str] | None]] = []  # (library folder, paths below it or None)
+            for path in paths or []:
+                root, note = self.add_folder(path)
+                result.notes += [note] if note else []
+                under = os.path.abspath(os.path.expanduser(str(path)))
+                targets.append((root, [under] if under != root else None))
+            return self._reconcile_and_embed(targets or [(f, None) for f in self.folders()], result,
+                                             scan_progress, embed_progress, should_stop)
+
+    def reconcile(
+        self,
+        paths: list[str | Path],
+        *,
+        embed_progress: ProgressCallback = _no_progress,
+        should_stop: StopCheck = lambda: False,
+        wait: bool = True,
+    ) -> IndexResult:
+        """Bring `paths` in step with the disk — files or folders inside library folders, created,
+        changed, moved or deleted (what a folder watcher reports) — then embed what became pending.
+        Paths outside every library folder are ignored (said in `notes`)."""
+        result = IndexResult()
+        by_root: dict[str, list[str]] = {}
+        for path in paths:
+            absolute = os.path.abspath(os.path.expanduser(str(path)))
+            root = self.containing_folder(absolute)
+            if root is None:
+                result.notes.append(f"{printable(absolute)} is not in a library folder: ignored")
+            else:
+                by_root.setdefault(root, []).append(absolute)
+        with self._indexing(wait):
+            result.reembed = self.bind_model()
+            targets = [(root, None if root in under else under) for root, under in by_root.items()]
+            return self._reconcile_and_embed(targets, result, _no_progress, embed_progress, should_stop)
+
+    @contextlib.contextmanager
+    def _indexing(self, wait: bool):
+        """Writes are this library's alone while the indexing lock is held."""
         if self.read_only:
             raise LibraryError(f"{printable(str(self.db_path))} is read-only: indexing needs a writable "
                                "library (choose another with --db PATH)")
@@ -199,33 +249,24 @@ class Library:
                 "another Trimodal-Bind is indexing this library right now and will embed what is pending; "
                 "wait for it to finish (or use `index --wait`), then run index again") from None
         try:
-            return self._index_locked(paths, scan_progress, embed_progress, should_stop)
+            yield
         finally:
             lock.release()
 
-    def _index_locked(self, paths, scan_progress, embed_progress, should_stop) -> IndexResult:
-        result = IndexResult(reembed=self.bind_model())
-        targets: list[tuple[str, str | None]] = []  # (library folder, sub-folder to reconcile or None)
-        if paths:
-            for path in paths:
-                root, note = self.add_folder(path)
-                if note:
-                    result.notes.append(note)
-                under = os.path.abspath(os.path.expanduser(str(path)))
-                targets.append((root, under if under != root else None))
-        else:
-            targets = [(folder, None) for folder in self.folders()]
+    def _reconcile_and_embed(self, targets, result: IndexResult, scan_progress, embed_progress,
+                             should_stop) -> IndexResult:
         indexer = Indexer(self.store, self.embedder)
         for root, under in targets:
             if should_stop():
                 break
+            label = under[0] if under and len(under) == 1 else root
             if not os.path.isdir(root):
                 report = ScanReport(folder_errors=[(root, MISSING_FOLDER)],
                                     not_checked=len(self.store.items_in_folder(root)))
                 self.store.set_folder_problems(root, report.folder_errors)
-                result.scans[under or root] = report
+                result.scans[label] = report
                 continue
-            result.scans[under or root] = indexer.scan(root, progress=scan_progress, under=under)
+            result.scans[label] = indexer.reconcile(root, under, scan_progress)
         result.embedding = indexer.embed_pending(progress=embed_progress, should_stop=should_stop)
         return result
 
@@ -261,3 +302,39 @@ class Library:
                 for p in self.store.folder_problems()
             ],
         }
+
+
+# -- the model, shared ------------------------------------------------------------------------
+def load_model(model_dir: str | Path | None = None) -> Embedder:
+    """The model, loaded once and shared by the libraries of several threads (pass it as
+    `Library(..., embedder=model)`); raises ModelError when the model folder is damaged."""
+    return Embedder(Path(model_dir) if model_dir else BUNDLED_MODEL_DIR)
+
+
+def can_search_by(model: Embedder, path: str | Path) -> bool:
+    """Whether `model` can embed this file as a query (its kind has a tower)."""
+    kind = kind_of(path)
+    return kind is not None and model.supports(KINDS[kind].modality)
+
+
+# -- evaluation and installation checks ---------------------------------------------------------
+def evaluate_manifest(manifest_path: str | Path, model_dirs: list[str | Path] | None = None,
+                      progress=lambda message: None) -> list:
+    """Recall@K of each model on a JSON Lines manifest (../shared/DATA.md's protocol); raises
+    core.evaluation's ManifestError (a ValueError) or ModelError with a message for the user."""
+    from core.evaluation import evaluate, load_manifest
+
+    manifest = load_manifest(manifest_path)
+    results = []
+    for model_dir in model_dirs or [BUNDLED_MODEL_DIR]:
+        model = load_model(model_dir)
+        progress(f"evaluating {model.model_id} on {manifest.path}")
+        results.append(evaluate(model, manifest, progress=progress))
+    return results
+
+
+def installation_checks(db_path: str | Path | None = None) -> list:
+    """`doctor`: each part of the installation, with a fix for what is wrong."""
+    from core.doctor import run_checks
+
+    return run_checks(Path(db_path or default_db_path()), BUNDLED_MODEL_DIR)

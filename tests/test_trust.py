@@ -309,3 +309,30 @@ def test_a_truncated_recording_is_indexed_from_what_decodes_and_status_says_so(t
     [(path, warning)] = status["warnings"]
     assert path.endswith("tone.wav") and warning.startswith("truncated")
     assert "indexed with a warning" in cli("--db", str(db), "status").stdout
+
+
+# -- issue 36: reconcile(paths) for a file, a sub-folder or a whole root -------------------------
+def test_reconcile_takes_single_files_and_sub_folders_and_keeps_moves(library, tmp_path):
+    media = small_library(tmp_path / "media")
+    library.index([media])
+    cat = media / "photos" / "chelsea_the_cat.jpg"
+    cat_id = library.store.item_by_path(str(cat)).id
+    # a new file, seen alone
+    shutil.copy(DEMO / "notes" / "bike_trip.md", media / "notes" / "bike_trip.md")
+    added = library.reconcile([media / "notes" / "bike_trip.md"])
+    assert added.embedding.embedded == 1 and library.status()["total"] == 5
+    # a move between two folders, reported as its two paths
+    (media / "archive").mkdir()
+    moved = media / "archive" / "cat.jpg"
+    cat.rename(moved)
+    result = library.reconcile([cat, media / "archive"])
+    assert sum(s.moved for s in result.scans.values()) == 1 and result.embedding.embedded == 0
+    assert library.store.item_by_path(str(moved)).id == cat_id  # same item, vector kept
+    # a deletion of a single file; a path outside the library is said and ignored
+    (media / "notes" / "our_cat.md").unlink()
+    gone = library.reconcile([media / "notes" / "our_cat.md", tmp_path / "elsewhere.jpg"])
+    assert sum(s.removed for s in gone.scans.values()) == 1
+    assert "not in a library folder" in gone.notes[0]
+    assert library.status()["total"] == 4
+    # a whole root is the same call
+    assert library.reconcile([media]).scans[str(media)].unchanged == 4

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.hashing import file_sha256 as content_hash
-from core.index.scan import FolderError, scan_folder
+from core.index.scan import FolderError, scan_path
 from core.kinds import KIND_NAMES, KINDS, SEMANTIC
 from core.media.documents import Document, read_document
 from core.media.extract import ExtractionError
@@ -59,40 +59,63 @@ class Indexer:
         self.embedder = embedder
 
     # -- phase 1: reconcile -------------------------------------------------------------------
-    def scan(self, root: str, progress: ProgressCallback = _no_progress, under: str | None = None) -> ScanReport:
-        """Reconcile library folder `root` with the disk, or only its sub-folder `under`.
+    def reconcile(self, root: str, paths: list[str] | None = None,
+                  progress: ProgressCallback = _no_progress) -> ScanReport:
+        """Bring the store in step with the disk for library folder `root`, or only for `paths`
+        below it (files or sub-folders: what a watcher saw change). New and changed files become
+        pending, files gone are removed, and a file that reappears elsewhere with the same bytes
+        is a move that keeps its vector (matched across all `paths` of one call).
 
         A sub-folder that cannot be listed (permissions, a flaky mount) keeps its items as they
         were, not checked, and is recorded with its reason until a later scan can list it."""
         root = os.path.abspath(root)
-        top = os.path.abspath(under) if under else root
+        tops = [os.path.abspath(p) for p in paths] if paths else [root]
         report = ScanReport()
-        known = {item.path: item for item in
-                 (self.store.items_under(top) if under else self.store.items_in_folder(root))}
+        known: dict[str, MediaItem] = {}
         arrivals: list = []
-        for entry in scan_folder(top):
-            if isinstance(entry, FolderError):
-                report.folder_errors.append((entry.path, entry.error))
-                continue
-            report.seen += 1
-            progress(report.seen, 0, printable(entry.path))
-            item = known.pop(entry.path, None)
-            if entry.error:
-                if item is None or item.error != entry.error:
-                    self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None, entry.error)
-                report.unreadable.append((entry.path, entry.error))
-            elif item is not None and item.size == entry.size and item.mtime == entry.mtime and item.folder == root:
-                report.unchanged += 1
-            else:
-                arrivals.append((entry, item))
+        for top in tops:
+            items = self.store.items_in_folder(root) if top == root else self.store.items_under(top)
+            known.update((item.path, item) for item in items)
+            for entry in scan_path(root, top):
+                self._survey(root, entry, known, arrivals, report, progress)
         # Items below a folder that could not be listed were not seen, not removed: keep them.
         for folder, _ in report.folder_errors:
             for path in [p for p in known if p == folder or is_inside(p, folder)]:
                 del known[path]
                 report.not_checked += 1
-        # What is left in `known` vanished from disk; an arrival with the same content is a move.
+        self._settle(root, known, arrivals, report)
+        for top in tops:
+            self._record_folder_problems(root, top, [e for e in report.folder_errors
+                                                     if e[0] == top or is_inside(e[0], top)])
+        return report
+
+    def scan(self, root: str, progress: ProgressCallback = _no_progress) -> ScanReport:
+        """Reconcile a whole library folder."""
+        return self.reconcile(root, None, progress)
+
+    def _survey(self, root, entry, known, arrivals, report, progress) -> None:
+        """Sort one thing found on disk: a folder error, an unreadable file, an unchanged file, or
+        an arrival (new, changed or moved) to settle once everything has been seen."""
+        if isinstance(entry, FolderError):
+            report.folder_errors.append((entry.path, entry.error))
+            return
+        report.seen += 1
+        progress(report.seen, 0, printable(entry.path))
+        item = known.pop(entry.path, None)
+        if entry.error:
+            if item is None or item.error != entry.error:
+                self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None, entry.error)
+            report.unreadable.append((entry.path, entry.error))
+        elif item is not None and item.size == entry.size and item.mtime == entry.mtime and item.folder == root:
+            report.unchanged += 1
+        else:
+            arrivals.append((entry, item))
+
+    def _settle(self, root: str, vanished: dict[str, MediaItem], arrivals: list, report: ScanReport) -> None:
+        """Hash the arrivals: one with the bytes of a vanished item is that item moved; the
+        rest are new or changed. What is still vanished afterwards is removed."""
         vanished_by_hash: dict[str, MediaItem] = {
-            item.content_hash: item for item in known.values() if item.content_hash and item.status != "failed"
+            item.content_hash: item for item in vanished.values() if item.content_hash and item.status != "failed"
         }
         for entry, item in arrivals:
             try:
@@ -105,25 +128,20 @@ class Indexer:
             moved_from = vanished_by_hash.pop(digest, None) if item is None else None
             if moved_from is not None:
                 self.store.move_item(moved_from.id, entry.path, root, entry.mtime)
-                known.pop(moved_from.path, None)
+                vanished.pop(moved_from.path, None)
                 report.moved += 1
-                continue
-            if item is not None and item.content_hash == digest and item.status != "failed":
+            elif item is not None and item.content_hash == digest and item.status != "failed":
                 # Same bytes, only touched (or adopted from a folder merged into `root`): keep the vector.
                 self.store.move_item(item.id, entry.path, root, entry.mtime)
                 report.unchanged += 1
-                continue
-            self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, digest)
-            if item is None:
-                report.new += 1
             else:
-                report.changed += 1
-        report.removed = self.store.delete_items(item.id for item in known.values())
-        self._record_folder_problems(root, top, report.folder_errors)
-        return report
+                self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, digest)
+                report.new += item is None
+                report.changed += item is not None
+        report.removed = self.store.delete_items(item.id for item in vanished.values())
 
     def _record_folder_problems(self, root: str, top: str, found: list[tuple[str, str]]) -> None:
-        """This scan's word on the folders below `top`; what earlier scans said elsewhere stands."""
+        """This scan's word on the folders at or below `top`; what earlier scans said elsewhere stands."""
         elsewhere = [(p.path, p.reason) for p in self.store.folder_problems()
                      if p.root == root and p.path != top and not is_inside(p.path, top)]
         self.store.set_folder_problems(root, elsewhere + found)

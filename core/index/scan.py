@@ -48,11 +48,34 @@ def _ignore_patterns(folder: str) -> list[str]:
         return []
 
 
+def _skipped(name: str, ignored: list[str]) -> bool:
+    return name.startswith(".") or any(fnmatch.fnmatch(name, pattern) for pattern in ignored)
+
+
+def describe_file(path: str) -> ScannedFile | None:
+    """What the library sees of one file (stat only), or None for a file it does not handle."""
+    kind = kind_of(path)
+    if kind is None:
+        return None
+    try:
+        info = os.stat(path)  # follows file symlinks on purpose
+    except OSError as exc:
+        return ScannedFile(path, kind, None, None, _describe_stat_error(path, exc))
+    if stat.S_ISDIR(info.st_mode):
+        return None  # a link to a folder, or a folder named like a file
+    if not stat.S_ISREG(info.st_mode):
+        # Never open a FIFO or device: reading it can block forever.
+        return ScannedFile(path, kind, None, info.st_mtime, "not a regular file (pipe, socket or device)")
+    if not os.access(path, os.R_OK):
+        return ScannedFile(path, kind, info.st_size, info.st_mtime, "cannot read: permission denied")
+    return ScannedFile(path, kind, info.st_size, info.st_mtime)
+
+
 def scan_folder(root: str) -> Iterator[ScannedFile | FolderError]:
     """Yield a ScannedFile for each supported file under root and a FolderError for each
     sub-folder that could not be listed. Hidden files and folders, and names listed in a
-    folder's `.trimodal-ignore`, are skipped; directory
-    symlinks are not followed (they can form loops)."""
+    folder's `.trimodal-ignore`, are skipped; directory symlinks are not followed (they can
+    form loops)."""
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -64,7 +87,7 @@ def scan_folder(root: str) -> Iterator[ScannedFile | FolderError]:
         subfolders = []
         ignored = _ignore_patterns(folder)
         for entry in entries:
-            if entry.name.startswith(".") or any(fnmatch.fnmatch(entry.name, p) for p in ignored):
+            if _skipped(entry.name, ignored):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -72,22 +95,31 @@ def scan_folder(root: str) -> Iterator[ScannedFile | FolderError]:
                     continue
             except OSError:
                 pass
-            kind = kind_of(entry.name)
-            if kind is None:
-                continue
-            try:
-                info = os.stat(entry.path)  # follows file symlinks on purpose
-            except OSError as exc:
-                yield ScannedFile(entry.path, kind, None, None, _describe_stat_error(entry.path, exc))
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                continue  # a link to a folder, or a folder named like a file
-            if not stat.S_ISREG(info.st_mode):
-                # Never open a FIFO or device: reading it can block forever.
-                yield ScannedFile(entry.path, kind, None, info.st_mtime, "not a regular file (pipe, socket or device)")
-                continue
-            if not os.access(entry.path, os.R_OK):
-                yield ScannedFile(entry.path, kind, info.st_size, info.st_mtime, "cannot read: permission denied")
-                continue
-            yield ScannedFile(entry.path, kind, info.st_size, info.st_mtime)
+            described = describe_file(entry.path)
+            if described is not None:
+                yield described
         stack.extend(reversed(subfolders))
+
+
+def scan_path(root: str, path: str) -> Iterator[ScannedFile | FolderError]:
+    """What is at `path` below library folder `root` now: a sub-folder is walked, a file is
+    described, and a path that is gone (or skipped by the ignore rules) yields nothing. A
+    path inside a folder that cannot be listed yields that folder's error: its items are kept."""
+    relative = os.path.relpath(path, root).split(os.sep)
+    folder = root
+    for name in relative[:-1] if relative != ["."] else []:
+        if _skipped(name, _ignore_patterns(folder)):
+            return
+        folder = os.path.join(folder, name)
+    if path != root and _skipped(os.path.basename(path), _ignore_patterns(os.path.dirname(path))):
+        return
+    parent = os.path.dirname(path)
+    if path != root and not os.access(parent, os.R_OK | os.X_OK) and os.path.isdir(parent):
+        yield FolderError(parent, "cannot list folder: Permission denied")
+        return
+    if os.path.isdir(path) and not os.path.islink(path):
+        yield from scan_folder(path)
+        return
+    described = describe_file(path) if os.path.lexists(path) else None
+    if described is not None:
+        yield described
