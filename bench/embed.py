@@ -95,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, action="append")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--out", type=Path, help="also write the table here (for core.train.model_card --timings)")
+    parser.add_argument("--out", type=Path, help="also write the table here (for training.model_card --timings)")
     args = parser.parse_args()
     models = args.model or [BUNDLED_MODEL_DIR, BASELINE_MODEL_DIR]
     with tempfile.TemporaryDirectory() as tmp:

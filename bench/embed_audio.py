@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core.model.audio import AudioTower  # noqa: E402
-from core.train import export_audio_trunk as E  # noqa: E402
+from training import export_audio_trunk as E  # noqa: E402
 
 DEMO_SOUNDS = REPO / "resources" / "demo" / "sounds"
 

@@ -21,7 +21,7 @@ def trunk(tmp_path_factory):
     pytest.importorskip("aisfx")
     pytest.importorskip("librosa")
     os.environ.setdefault("NUMBA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "numba-cache"))
-    from core.train import export_audio_trunk
+    from training import export_audio_trunk
 
     out = tmp_path_factory.mktemp("audio-model")
     settings = export_audio_trunk.export(out)
@@ -30,7 +30,7 @@ def trunk(tmp_path_factory):
 
 
 def test_onnx_trunk_matches_aisfx_in_torch(trunk):
-    from core.train.export_audio_trunk import parity
+    from training.export_audio_trunk import parity
 
     # 48 kHz stereo, 4 blocks (resampling, downmix, blocking) and 1.5 s stereo (< 1 block, padded).
     rows = parity({"onnx": trunk}, [SOUNDS / "alarm_clock.ogg", SOUNDS / "phone_ringing.ogg"])

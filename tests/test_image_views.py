@@ -10,8 +10,8 @@ from PIL import Image
 from core.model import Embedder, ModelError
 from core.model.preprocess import image_to_array, image_views, load_rgb
 from core.paths import BUNDLED_MODEL_DIR
-from core.train.image_views import pick
-from core.train.model_folder import linked_copy
+from training.image_views import pick
+from training.model_folder import linked_copy
 from tests.conftest import DEMO
 
 WIDE = DEMO / "photos" / "coffee.jpg"  # 600 × 400

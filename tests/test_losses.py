@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from core.train.losses import MemoryQueue, info_nce, multimodal_info_nce  # noqa: E402
+from training.losses import MemoryQueue, info_nce, multimodal_info_nce  # noqa: E402
 
 
 def _unit(rows):

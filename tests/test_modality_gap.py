@@ -1,6 +1,6 @@
 """Narrowing the modality gap: the runtime subtracts strength × each modality's mean training
 embedding before renormalising, the same way for every path a vector can take, and the strength
-is chosen by the rule core.train.modality_gap documents."""
+is chosen by the rule training.modality_gap documents."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from core.model import Embedder, ModelError
 from core.model.preprocess import l2_normalise
 from core.paths import BUNDLED_MODEL_DIR
-from core.train.modality_gap import choose
-from core.train.model_folder import linked_copy
+from training.modality_gap import choose
+from training.model_folder import linked_copy
 from tests.conftest import DEMO
 
 

@@ -1,4 +1,4 @@
-"""The model card (core.train.model_card): regenerating it keeps its measured sections, and the
+"""The model card (training.model_card): regenerating it keeps its measured sections, and the
 bundled card's speed table was measured on the bundled model."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import shutil
 
 from core.model.speech import HYPOTHESES, HYPOTHESIS_SHARPNESS
 from core.paths import BUNDLED_MODEL_DIR
-from core.train.model_card import SPEED_CAPTION, write_card
+from training.model_card import SPEED_CAPTION, write_card
 
 TIMINGS = "| model | text (ms) |\n|---|---|\n| some-model-0123456789ab | 4.2 |"
 

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-from core.train import export_baseline as eb  # noqa: E402
+from training import export_baseline as eb  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "resources" / "baseline"
@@ -63,7 +63,7 @@ def test_preprocess_contract(tmp_path):
 
 
 def test_image_trunk_matches_torch(exported, photos):
-    from core.train.efficientnet_lite import load_pretrained
+    from training.efficientnet_lite import load_pretrained
 
     model = load_pretrained()
     with torch.no_grad():

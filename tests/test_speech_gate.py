@@ -1,5 +1,5 @@
 """The second opinion on short clips the VAD turns away: core.model.speech_gate at run time,
-core.train.speech_gate for training."""
+training.speech_gate for training."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def short_word():
     librosa = pytest.importorskip("librosa")
     if not SHORT_WORD.is_file():
         pytest.skip(f"{SHORT_WORD} is not here")
-    from core.train.speech_head import telephone_band
+    from training.speech_head import telephone_band
 
     narrow = telephone_band(load_audio(SHORT_WORD))
     return librosa.effects.trim(narrow, top_db=25)[0].astype(np.float32)
@@ -101,14 +101,14 @@ def test_gate_file_errors_are_clear(tmp_path):
 
 
 def test_trained_gate_matches_scikit_learn_and_round_trips(tmp_path, espeak_ng):
-    """core.train.speech_gate.fit on a small real sample: Whisper encoder features of espeak-ng
+    """training.speech_gate.fit on a small real sample: Whisper encoder features of espeak-ng
     words against synthetic sounds. The numpy gate gives scikit-learn's probabilities, separates
     the two kinds, and survives saving."""
     import subprocess
 
     pytest.importorskip("sklearn")
     from core.model.speech import Transcriber, speech_segments
-    from core.train.speech_gate import fit
+    from training.speech_gate import fit
 
     transcriber = Transcriber(threads=2)
     features, speech, groups = [], [], []

@@ -49,7 +49,7 @@ def speech_cache(tmp_path_factory, espeak_ng):
 
 
 def test_human_recordings_are_never_trained_on(speech_cache):
-    from core.train import speech_head
+    from training import speech_head
 
     training = {c["audio"] for c in speech_head.training_clips()}
     held = {c["audio"] for c in speech_head.validation_clips("stopping") + speech_head.validation_clips("weights")}
@@ -59,8 +59,8 @@ def test_human_recordings_are_never_trained_on(speech_cache):
 
 
 def test_speech_head_trains_and_exports(speech_cache, tmp_path):
-    from core.train import speech_head
-    from core.train.export_trained import export_head
+    from training import speech_head
+    from training.export_trained import export_head
 
     cached = speech_head.compute_features(workers=1)
     assert all(v.shape == (768,) for v in cached.values())
@@ -79,9 +79,9 @@ def test_speech_head_trains_and_exports(speech_cache, tmp_path):
 def test_heads_of_two_seeds_are_averaged_into_one_export(speech_cache, tmp_path):
     import torch
 
-    from core.train import speech_head
-    from core.train.export_trained import export_head
-    from core.train.heads import HeadAverage
+    from training import speech_head
+    from training.export_trained import export_head
+    from training.heads import HeadAverage
 
     speech_head.compute_features(workers=1)
     summary = speech_head.train_heads("pair", seeds=2, epochs=3, batch=16, hidden=64, patience=6,
@@ -101,7 +101,7 @@ def test_heads_of_two_seeds_are_averaged_into_one_export(speech_cache, tmp_path)
 
 
 def test_vocabulary_leaves_out_held_out_concepts(speech_cache):
-    from core.train.data import heldout, spoken_words
+    from training.data import heldout, spoken_words
 
     held = [c for c in heldout.read_list(heldout.TEST_FILE) + heldout.read_list(heldout.VAL_FILE)]
     test_word = next(c for c in heldout.read_list(heldout.TEST_FILE) if " " not in c)  # "anchor"

@@ -74,8 +74,8 @@ assert "torch" not in sys.modules, "the runtime imported torch"
 
 def test_head_export_parity(tmp_path):
     torch = pytest.importorskip("torch")
-    from core.train.export_trained import export_head
-    from core.train.heads import AudioHead, ImageHead
+    from training.export_trained import export_head
+    from training.heads import AudioHead, ImageHead
 
     torch.manual_seed(0)
     table = torch.nn.functional.normalize(torch.randn(1000, 384), dim=1)
@@ -95,8 +95,8 @@ def test_head_export_parity(tmp_path):
 
 def test_anchored_audio_head_moves_towards_its_texts_and_exports(tmp_path):
     torch = pytest.importorskip("torch")
-    from core.train.export_trained import export_head
-    from core.train.heads import AudioHead
+    from training.export_trained import export_head
+    from training.heads import AudioHead
 
     torch.manual_seed(0)
     plain = AudioHead(hidden=64).eval()

@@ -26,7 +26,7 @@ def tiny_cache(tmp_path_factory):
     root = tmp_path_factory.mktemp("train-cache")
     os.environ["TRIMODAL_TRAIN_CACHE"] = str(root)
     try:
-        from core.train import features
+        from training import features
 
         items = []
         for folder in ("drawings", "photos"):
@@ -45,7 +45,7 @@ def tiny_cache(tmp_path_factory):
         features.build(with_audio=True, include_coco_dev=False)
         from core.model.towers import TextTower
         from core.paths import BASELINE_MODEL_DIR as model
-        from core.train.class_table import build_class_table
+        from training.class_table import build_class_table
 
         text = TextTower(model / "text_trunk.onnx", model / "tokenizer.json", 256)
         table = build_class_table(text, model / "imagenet_classes.tsv", ("{}",), first_lemma_only=True)
@@ -56,14 +56,14 @@ def tiny_cache(tmp_path_factory):
 
 
 def _small_config(run: str):
-    from core.train.train import Config
+    from training.train import Config
 
     return Config(run_name=run, batch_images=12, batch_sounds=6, batch_photos=0, steps_per_epoch=8,
                   max_epochs=4, patience=10, queue_size=32, hard_negatives=8, hidden=64)
 
 
 def test_seeded_steps_lower_the_loss_and_repeat_exactly(tiny_cache, monkeypatch):
-    from core.train.train import train
+    from training.train import train
 
     monkeypatch.setenv("TRIMODAL_TRAIN_CACHE", str(tiny_cache))
     table = np.load(tiny_cache / "class_table.npy")
@@ -75,8 +75,8 @@ def test_seeded_steps_lower_the_loss_and_repeat_exactly(tiny_cache, monkeypatch)
 
 
 def test_saved_audio_head_carries_the_training_texts_as_anchors(tiny_cache, monkeypatch):
-    from core.train.export_trained import load_run
-    from core.train.train import FeatureTable, anchor_texts, read_jsonl, train
+    from training.export_trained import load_run
+    from training.train import FeatureTable, anchor_texts, read_jsonl, train
 
     monkeypatch.setenv("TRIMODAL_TRAIN_CACHE", str(tiny_cache))
     items = read_jsonl(tiny_cache / "prepared" / "train.jsonl")
@@ -98,7 +98,7 @@ def test_saved_audio_head_carries_the_training_texts_as_anchors(tiny_cache, monk
 RANK_SCRIPT = """
 import json, os, sys
 from pathlib import Path
-from core.train.train import main
+from training.train import main
 main(sys.argv[1:])
 tasks = "/proc/self/task"
 names = [open(f"{tasks}/{t}/comm").read().strip() for t in os.listdir(tasks)] if os.path.isdir(tasks) else []

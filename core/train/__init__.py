@@ -1,1 +1,0 @@
-"""Offline model building: exports of the frozen trunks and heads into resources/model/."""
