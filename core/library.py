@@ -111,7 +111,8 @@ class Library:
         if self.read_only:
             self._model_checked = True
             return 0
-        stale = self.store.bind_channel(SEMANTIC, self.embedder.model_id, self.embedder.dim)
+        stale = self.store.bind_channel(SEMANTIC, self.embedder.model_id, self.embedder.dim,
+                                        self.embedder.same_vectors_as)
         self._model_checked = True
         return stale
 
@@ -119,7 +120,7 @@ class Library:
     def search_engine(self) -> SearchEngine:
         if not self._model_checked:
             indexed_with = self.store.channel_model(SEMANTIC)
-            if indexed_with and indexed_with != self.embedder.model_id:
+            if indexed_with and indexed_with not in (self.embedder.model_id, *self.embedder.same_vectors_as):
                 # Searching must not silently throw away the library's vectors: re-embedding is
                 # the indexer's job, started by the user or the app's start-up scan.
                 raise QueryError(

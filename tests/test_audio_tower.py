@@ -56,7 +56,8 @@ def test_embed_short_clips_and_failures(trunk, tmp_path):
     tower = AudioTower(trunk, None)
     features = tower.trunk_features(tower.load(short))
     assert features.shape == (1, 512) and np.isfinite(features).all()
-    vectors, errors = tower.embed([short, truncated, empty, silent, SOUNDS / "cat.ogg"])
+    result = tower.embed([short, truncated, empty, silent, SOUNDS / "cat.ogg"])
+    vectors, errors = result.vectors, result.errors
     assert errors[0] is None and errors[3] is None and errors[4] is None
     assert "cannot decode audio" in errors[1]
     assert "empty file" in errors[2]
@@ -76,8 +77,9 @@ def test_unreadable_inputs_raise_clean_errors(tmp_path):
         with pytest.raises(UnreadableInput, match=message):
             load_waveform(path, 44100)
     # No file readable: no session is ever opened, so a missing trunk does not matter here.
-    vectors, errors = AudioTower(tmp_path / "no-trunk.onnx", None).embed(list(cases))
-    assert vectors is None and all(errors)
+    result = AudioTower(tmp_path / "no-trunk.onnx", None).embed(list(cases))
+    vectors, errors = result.vectors, result.errors
+    assert vectors.size == 0 and all(errors)  # no width known: nothing was embedded
 
 
 def test_blocks_follow_aisfx_framing():

@@ -138,7 +138,7 @@ def test_readings_that_disagree_weigh_less_than_readings_that_agree(embedder):
     unsure = Transcript("Bye.", "en", 1.0, 0.5, hypotheses=[("Bye.", 0.5), ("A red kite over the sea.", 0.5)])
     silent = Transcript("", "en", 1.0, 0.5, hypotheses=[("", 1.0)])
     said = np.zeros((3, embedder.dim), np.float32)
-    embedder._add_readings(said, {0: sure, 1: unsure, 2: silent})
+    embedder.listener._add_readings(said, {0: sure, 1: unsure, 2: silent})
     lengths = np.linalg.norm(said, axis=1)
     assert lengths[0] > 0.95 and lengths[1] < 0.9 and lengths[2] == 0.0
     five = embedder.embed_text(["five"]).vectors[0]

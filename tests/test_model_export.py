@@ -85,7 +85,7 @@ def test_text_trunk_matches_sentence_transformers(exported, monkeypatch):
                  "a photo of a Egyptian cat",
                  "Two men ride bicycles down a rainy city street at night."]
     ref = st.SentenceTransformer(str(eb.source_text_model_dir()), device="cpu").encode(sentences)
-    got = eb.text_tower(exported).embed(sentences)
+    got = eb.text_tower(exported).encode(sentences)
     assert got.shape == (len(sentences), eb.DIM)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     assert cosine(got, ref).min() >= 0.99
@@ -103,7 +103,7 @@ def test_head_is_conse_over_runtime_text_embeddings(exported):
     table = _class_table(exported / "image_head.onnx")
     prompts = [eb.PROMPT.format(n) for n in eb.class_names(exported / eb.CLASSES_TSV)]
     sample = list(range(0, 1000, 97))
-    text = eb.text_tower(exported).embed([prompts[i] for i in sample])
+    text = eb.text_tower(exported).encode([prompts[i] for i in sample])
     assert cosine(table[sample], text).min() >= 0.99999
 
     logits = np.random.default_rng(0).normal(0, 3, (4, 1000)).astype(np.float32)

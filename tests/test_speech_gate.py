@@ -1,4 +1,4 @@
-"""The second opinion on short clips the VAD turns away: core.model.speech_gate at run time,
+"""The second opinion on short clips the VAD turns away: core.model.speech.gate at run time,
 training.speech_gate for training."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ pytest.importorskip("faster_whisper")
 
 from core.model import Embedder  # noqa: E402
 from core.model.speech import SAMPLE_RATE, is_mostly_speech, load_audio  # noqa: E402
-from core.model.speech_gate import SpeechGate, SpeechGateError  # noqa: E402
+from core.model.speech.gate import SpeechGate, SpeechGateError  # noqa: E402
 from core.paths import BUNDLED_MODEL_DIR  # noqa: E402
 
 from .conftest import SHARED_DATA  # noqa: E402

@@ -32,7 +32,7 @@ def build_class_table(text: TextTower, tsv: Path, prompts: tuple[str, ...] = PRO
     lemmas = [names[:1] if first_lemma_only else names for names in class_lemmas(tsv)]
     flat = [(c, name) for c, names in enumerate(lemmas) for name in names]
     sentences = [prompt.format(name) for _, name in flat for prompt in prompts]
-    embedded = text.embed(sentences, batch_size=64).reshape(len(flat), len(prompts), -1).mean(axis=1)
+    embedded = text.encode(sentences, batch_size=64).reshape(len(flat), len(prompts), -1).mean(axis=1)
     embedded /= np.linalg.norm(embedded, axis=1, keepdims=True)
     table = np.zeros((1000, embedded.shape[1]), np.float32)
     owners = np.array([c for c, _ in flat])

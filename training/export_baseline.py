@@ -163,9 +163,9 @@ def measure(out: Path, text: TextTower, prompts: list[str]) -> dict:
             image.embed_pixels(x)
         timings[f"image_ms_per_image_batch{batch}"] = (time.perf_counter() - t) * 1000 / (reps * batch)
     sentences = prompts[:200]
-    text.embed(sentences[:8], batch_size=1)
+    text.encode(sentences[:8], batch_size=1)
     t = time.perf_counter()
-    text.embed(sentences, batch_size=1)
+    text.encode(sentences, batch_size=1)
     timings["text_ms_per_sentence"] = (time.perf_counter() - t) * 1000 / len(sentences)
     return timings
 
@@ -273,7 +273,7 @@ def export(out: Path = DEFAULT_OUT, *, timings: bool = True, card: bool = True,
     t = time.perf_counter()
     text = text_tower(out)
     prompts = [PROMPT.format(n) for n in class_names(out / CLASSES_TSV)]
-    table = text.embed(prompts, batch_size=64)
+    table = text.encode(prompts, batch_size=64)
     log(f"class-name embeddings: {table.shape} in {time.perf_counter() - t:.1f} s")
 
     t = time.perf_counter()

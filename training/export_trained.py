@@ -20,9 +20,10 @@ import numpy as np
 import torch
 
 from core.hashing import file_sha256
-from core.model import Embedder, speech_gate
+from core.model import Embedder
+from core.model.speech import gate as speech_gate
 from core.paths import BASELINE_MODEL_DIR, BUNDLED_MODEL_DIR
-from training import export_audio_trunk, modality_gap
+from training import export_audio_trunk, modality_gap, speech_weight
 from training.export_baseline import _legacy_exporter_quiet
 from training.features import FeatureCache
 from training.train import IMAGE_FEATURES, Config, TrimodalHeads
@@ -112,7 +113,11 @@ def sample_inputs(n: int = 256) -> dict[str, np.ndarray]:
 
 
 def export(run: str, out: Path = BUNDLED_MODEL_DIR, speech: dict | None = None, log=print) -> dict:
+    """`speech`: the run's speech choice (training.speech_weight): its weights go into model.json,
+    how they were chosen into provenance.json."""
     started = time.perf_counter()
+    speech_choice = speech
+    speech = {k: v for k, v in (speech or {}).items() if k in speech_weight.FUNCTIONAL} or None
     model = load_run(run)
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.onnx"):
@@ -157,7 +162,6 @@ def export(run: str, out: Path = BUNDLED_MODEL_DIR, speech: dict | None = None, 
         files.append(GAP_FILE)
     meta = {
         "name": NAME, "version": VERSION, "dim": int(model.image.class_table.shape[1]),
-        "trained_run": run,
         "text": {"trunk": "text_trunk.onnx", "tokenizer": "tokenizer.json", "max_tokens": 256,
                  "pooling": "mean", "head": text_head},
         "image": {"trunk": "image_trunk.onnx", "head": "image_head.onnx", "resize": 256, "crop": 224,
@@ -168,6 +172,10 @@ def export(run: str, out: Path = BUNDLED_MODEL_DIR, speech: dict | None = None, 
         "files_sha256": {name: file_sha256(out / name) for name in sorted(files)},
     }
     (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    # How the model was made and its speech weights chosen: never part of its id (core.model.folder).
+    provenance = {"trained_run": run, "speech": {k: v for k, v in (speech_choice or {}).items()
+                                                  if k not in speech_weight.FUNCTIONAL}}
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
     embedder = Embedder(out)
     log(f"exported {embedder.model_id} into {out} in {time.perf_counter() - started:.0f} s")
     return {"model_id": embedder.model_id, "parity": reports, "seconds": time.perf_counter() - started}

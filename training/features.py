@@ -118,7 +118,7 @@ def image_views(model_dir: Path = BUNDLED_MODEL_DIR) -> Callable[[list[str]], li
 
 def text_embeddings(model_dir: Path = BUNDLED_MODEL_DIR) -> Callable[[list[str]], list]:
     tower = TextTower(model_dir / "text_trunk.onnx", model_dir / "tokenizer.json", 256)
-    return lambda texts: list(tower.embed(texts, batch_size=64))
+    return lambda texts: list(tower.encode(texts, batch_size=64))
 
 
 def audio_trunk_dir() -> Path:

@@ -1,4 +1,4 @@
-"""Train the second opinion for short clips the VAD turns away (core.model.speech_gate).
+"""Train the second opinion for short clips the VAD turns away (core.model.speech.gate).
 
     python -m training.speech_gate --run NAME
 
@@ -29,9 +29,9 @@ import time
 
 import numpy as np
 
-from core.model.speech import ENCODER_MAX_SECONDS, SAMPLE_RATE, _covered, is_mostly_speech, speech_segments
-from core.model.speech_gate import FILE as GATE_FILE
-from core.model.speech_gate import MAX_SECONDS, THRESHOLD, SpeechGate
+from core.model.speech import ENCODER_MAX_SECONDS, SAMPLE_RATE, covered, is_mostly_speech, speech_segments
+from core.model.speech.gate import FILE as GATE_FILE
+from core.model.speech.gate import MAX_SECONDS, THRESHOLD, SpeechGate
 from training.data.sources import ART4APPS
 from training.features import read_jsonl
 from training.workdir import prepared_dir, runs_dir, save_run_choice
@@ -67,7 +67,7 @@ class Examples:
         self.speech.append(speech)
         self.groups.append(group)
         self.sets.append(set_name)
-        self.vad.append(bool(is_mostly_speech(waveform, _covered(segments, waveform.size))))
+        self.vad.append(bool(is_mostly_speech(waveform, covered(segments, waveform.size))))
         self.seconds.append(waveform.size / SAMPLE_RATE)
 
     def arrays(self, sets: tuple[str, ...]):

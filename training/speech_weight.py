@@ -20,7 +20,7 @@ from pathlib import Path
 
 from core.evaluation.scorer import score_direction
 from core.model.speech import MIN_SPEECH_FRACTION, MIN_SPEECH_SECONDS, VAD_THRESHOLD
-from core.model.speech_gate import MAX_SECONDS as GATE_MAX_SECONDS
+from core.model.speech.gate import MAX_SECONDS as GATE_MAX_SECONDS
 from core.paths import BUNDLED_MODEL_DIR
 from training.features import read_jsonl
 from training.workdir import prepared_dir, save_run_choice
@@ -99,10 +99,17 @@ def choose(model_dir: Path, log=print) -> dict:
     }
 
 
-def write_choice(model_dir: Path, choice: dict) -> None:
-    from training.model_folder import edit_model_json
+# The chosen weights change vectors (model.json); how they were chosen does not (provenance.json).
+FUNCTIONAL = ("transcript_weight", "phonetic_weight")
 
-    edit_model_json(model_dir, lambda meta: meta.update(speech={**(meta.get("speech") or {}), **choice}))
+
+def write_choice(model_dir: Path, choice: dict) -> None:
+    from training.model_folder import edit_model_json, edit_provenance
+
+    weights = {k: v for k, v in choice.items() if k in FUNCTIONAL}
+    how = {k: v for k, v in choice.items() if k not in FUNCTIONAL}
+    edit_model_json(model_dir, lambda meta: meta.update(speech={**(meta.get("speech") or {}), **weights}))
+    edit_provenance(model_dir, lambda meta: meta.update(speech={**(meta.get("speech") or {}), **how}))
 
 
 def main(argv: list[str] | None = None) -> int:

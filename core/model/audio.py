@@ -1,7 +1,7 @@
 """Audio tower: decode → mono 44.1 kHz → peak-normalise → blocks → ONNX trunk → pool.
 
 Runtime only (numpy, soundfile, soxr, onnxruntime); no torch, no librosa. The trunk is the aisfx
-sound-effects CNN exported by `core.train.export_audio_trunk`, with its STFT / mel / log front end
+sound-effects CNN exported by `training.export_audio_trunk`, with its STFT / mel / log front end
 inside the graph: it takes raw waveform blocks and gives one 512-d vector per block.
 
 Choices, matching aisfx's own pipeline (see the export script for the parameters):
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.model.preprocess import UnreadableInput, l2_normalise
-from core.model.towers import LazySessions, embed_files, run_session
+from core.model.preprocess import UnreadableInput, Waveform, l2_normalise
+from core.model.towers import Embeddings, LazySessions, embed_files, run_session
 
 MAX_SECONDS = 60.0
 CENTER_PAD = 1024  # n_fft // 2 of the aisfx front end: frame t is centred on sample t·1024
@@ -62,8 +62,8 @@ def decoded_blocks(path: str | Path, frames: int | None = None, block: int = SAL
                 left -= data.shape[0]
 
 
-def load_waveform(path: str | Path, sample_rate: int, max_seconds: float = MAX_SECONDS) -> np.ndarray:
-    """Decode `path` to float32 mono at `sample_rate` (first `max_seconds` only) or raise
+def decode_file(path: str | Path, max_seconds: float = MAX_SECONDS) -> Waveform:
+    """The first `max_seconds` of an audio file at its own rate and channels, or raise
     UnreadableInput saying why (missing, not a file, empty, not audio, no samples). A truncated
     file gives what decodes."""
     import soundfile as sf
@@ -101,14 +101,32 @@ def load_waveform(path: str | Path, sample_rate: int, max_seconds: float = MAX_S
         raise UnreadableInput(f"cannot read file: {exc.strerror or exc}") from None
     if data.shape[0] == 0:
         raise UnreadableInput("no audio samples in file")
-    mono = data.mean(axis=1, dtype=np.float32)
+    return Waveform(data, source_rate)
+
+
+def mono_at(waveform: Waveform, sample_rate: int, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """float32 mono at `sample_rate`, the first `max_seconds` of `waveform`."""
+    samples = np.asarray(waveform.samples, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    if samples.ndim != 2 or samples.shape[0] == 0 or waveform.rate <= 0:
+        raise UnreadableInput(f"not a waveform: shape {samples.shape} at {waveform.rate} Hz")
+    samples = samples[: int(round(max_seconds * waveform.rate))]
+    mono = samples.mean(axis=1, dtype=np.float32)
     if not np.isfinite(mono).all():
         mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
-    if source_rate != sample_rate:
+    if waveform.rate != sample_rate:
         import soxr
 
-        mono = soxr.resample(mono, source_rate, sample_rate, quality="HQ")
+        mono = soxr.resample(mono, waveform.rate, sample_rate, quality="HQ")
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def load_waveform(source: str | Path | Waveform, sample_rate: int, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """float32 mono at `sample_rate` from a file or a waveform in memory (first `max_seconds`);
+    raises UnreadableInput."""
+    waveform = source if isinstance(source, Waveform) else decode_file(source, max_seconds)
+    return mono_at(waveform, sample_rate, max_seconds)
 
 
 def peak_normalise(waveform: np.ndarray) -> np.ndarray:
@@ -148,21 +166,22 @@ def pool(features: np.ndarray, pooling: str = "mean") -> np.ndarray:
 
 
 class AudioTower:
-    """`embed(paths)` → unit vectors: trunk features per block, pooled per clip, then the optional
+    """`embed(files or waveforms)` → unit vectors: trunk features per block, pooled per clip, then the optional
     head (input `features` (batch, 512), output `embedding`)."""
 
     def __init__(self, trunk: Path, head: Path | None, sample_rate: int = 44100, block_samples: int = 103424,
                  hop_samples: int = 102400, max_blocks: int = 64, threads: int | None = None,
                  pooling: str = "mean", keep_tail: bool = True, max_seconds: float = MAX_SECONDS,
-                 batch_blocks: int = 16):
+                 batch_blocks: int = 16, dim: int | None = None):
+        self.dim = dim
         self.trunk, self.head = Path(trunk), Path(head) if head else None
         self.sample_rate, self.block_samples, self.hop_samples = int(sample_rate), int(block_samples), int(hop_samples)
         self.max_blocks, self.pooling, self.max_seconds = int(max_blocks), pooling, float(max_seconds)
         self.batch_blocks, self.keep_tail = int(batch_blocks), bool(keep_tail)
         self._sessions = LazySessions(threads)
 
-    def load(self, path: str | Path) -> np.ndarray:
-        return load_waveform(path, self.sample_rate, self.max_seconds)
+    def load(self, source: str | Path | Waveform) -> np.ndarray:
+        return load_waveform(source, self.sample_rate, self.max_seconds)
 
     def blocks(self, waveform: np.ndarray) -> np.ndarray:
         cut = blocks(peak_normalise(waveform), self.block_samples, self.hop_samples, self.keep_tail)
@@ -178,14 +197,15 @@ class AudioTower:
                  for i in range(0, len(cut), self.batch_blocks)]
         return np.concatenate(parts).astype(np.float32)
 
-    def pooled_features(self, path: str | Path) -> np.ndarray:
-        """(512,) pooled trunk features of one file; raises UnreadableInput."""
-        return pool(self.trunk_features(self.load(path)), self.pooling).astype(np.float32)
+    def pooled_features(self, source: str | Path | Waveform) -> np.ndarray:
+        """(512,) pooled trunk features of one file or waveform; raises UnreadableInput."""
+        return pool(self.trunk_features(self.load(source)), self.pooling).astype(np.float32)
 
     def embed_features(self, pooled: np.ndarray) -> np.ndarray:
         if self.head:
             return l2_normalise(run_session(self._sessions.get(self.head), {"features": pooled})["embedding"])
         return l2_normalise(pooled)
 
-    def embed(self, paths: list, batch_size: int = 16) -> tuple[np.ndarray | None, list[str | None]]:
-        return embed_files(paths, self.pooled_features, self.embed_features, batch_size)
+    def embed(self, sources: list, batch_size: int = 16) -> Embeddings:
+        """One unit row per recording (a file path or a Waveform)."""
+        return embed_files(sources, self.pooled_features, self.embed_features, batch_size, self.dim)

@@ -6,6 +6,7 @@ see exactly the same arrays.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,22 @@ class UnreadableInput(ValueError):
     """An input file exists but cannot be decoded; the message says why, for the user."""
 
 
-def load_rgb(path: str | Path) -> Image.Image:
-    """Open an image, apply its EXIF orientation and convert to RGB, or raise UnreadableInput."""
+@dataclass(frozen=True)
+class Waveform:
+    """Audio already in memory (a microphone recording, a decoded file): samples as (n,) or
+    (n, channels) floats, at `rate` Hz. Audio towers take it wherever they take a path."""
+
+    samples: np.ndarray
+    rate: int
+
+
+def load_rgb(image: str | Path | Image.Image) -> Image.Image:
+    """An image (a file, or a picture already in memory) with its EXIF orientation applied, in
+    RGB; raises UnreadableInput."""
     try:
-        with Image.open(path) as img:
+        if isinstance(image, Image.Image):
+            return ImageOps.exif_transpose(image).convert("RGB")
+        with Image.open(image) as img:
             img = ImageOps.exif_transpose(img)
             return img.convert("RGB")
     except Image.DecompressionBombError as exc:

@@ -8,6 +8,7 @@ space the runtime uses.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,30 +35,48 @@ def run_session(session, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {o.name: value for o, value in zip(session.get_outputs(), outputs)}
 
 
-def embed_files(paths: list, load, embed_batch, batch_size: int,
-                stack: bool = True) -> tuple[np.ndarray | None, list[str | None]]:
-    """`load` each file, then `embed_batch` the loaded arrays in batches (stacked, or as a list
-    when `stack` is False). A file that cannot be read gets a zero row and its reason; the rest go
-    on. Vectors is None when no file could be read."""
-    errors: list[str | None] = [None] * len(paths)
+@dataclass
+class Embeddings:
+    """What every tower (and the Embedder) returns: (n, dim) unit rows, one per input; a row whose
+    input failed is all zeros and `errors[i]` says why, so one bad input never fails a batch."""
+
+    vectors: np.ndarray
+    errors: list[str | None] = field(default_factory=list)
+    # Audio only: what was said, for recordings that are mostly speech ("" for none, None if not tried).
+    transcripts: list[str | None] = field(default_factory=list)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.array([error is None for error in self.errors], dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+
+def embed_files(inputs: list, load, embed_batch, batch_size: int, dim: int | None,
+                stack: bool = True) -> Embeddings:
+    """`load` each input (a path or something in memory), then `embed_batch` the loaded arrays in
+    batches (stacked, or as a list when `stack` is False). An input that cannot be read gets a
+    zero row and its reason; the rest go on."""
+    errors: list[str | None] = [None] * len(inputs)
     loaded: dict[int, np.ndarray] = {}
-    for i, path in enumerate(paths):
+    for i, item in enumerate(inputs):
         try:
-            loaded[i] = load(path)
+            loaded[i] = load(item)
         except UnreadableInput as exc:
             errors[i] = str(exc)
         except OSError as exc:
             errors[i] = f"cannot read file: {exc.strerror or exc}"
     ready = sorted(loaded)
-    vectors: np.ndarray | None = None
+    vectors = np.zeros((len(inputs), dim or 0), np.float32)
     for start in range(0, len(ready), batch_size):
         batch = ready[start : start + batch_size]
         arrays = [loaded[i] for i in batch]
         embedded = embed_batch(np.stack(arrays) if stack else arrays)
-        if vectors is None:
-            vectors = np.zeros((len(paths), embedded.shape[1]), np.float32)
+        if vectors.shape[1] != embedded.shape[1]:
+            vectors = np.zeros((len(inputs), embedded.shape[1]), np.float32)
         vectors[batch] = embedded
-    return vectors, errors
+    return Embeddings(vectors, errors)
 
 
 class LazySessions:
@@ -77,7 +96,8 @@ class LazySessions:
 
 class TextTower:
     def __init__(self, trunk: Path, tokenizer: Path, max_tokens: int = 256, head: Path | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, dim: int | None = None):
+        self.dim = dim
         self.trunk, self.head = Path(trunk), Path(head) if head else None
         self._tokenizer_path = Path(tokenizer)
         self._max_tokens = max_tokens
@@ -98,8 +118,20 @@ class TextTower:
                 self._tokenizer = tokenizer
             return self._tokenizer
 
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """(n, dim) unit rows for non-empty texts (callers filter out empty ones)."""
+    def embed(self, texts: list, batch_size: int = 32) -> Embeddings:
+        """One unit row per text; an empty text gets a zero row and the error "empty text"."""
+        errors = [None if isinstance(t, str) and t.strip() else "empty text" for t in texts]
+        usable = [i for i, error in enumerate(errors) if error is None]
+        vectors = np.zeros((len(texts), self.dim or 0), np.float32)
+        if usable:
+            encoded = self.encode([texts[i] for i in usable], batch_size)
+            if vectors.shape[1] != encoded.shape[1]:
+                vectors = np.zeros((len(texts), encoded.shape[1]), np.float32)
+            vectors[usable] = encoded
+        return Embeddings(vectors, errors)
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """(n, dim) unit rows for non-empty texts."""
         tokenizer = self.tokenizer()
         session = self._sessions.get(self.trunk)
         rows = []
@@ -130,7 +162,9 @@ class ImageTower:
 
     def __init__(self, trunk: Path, head: Path | None, resize: int = 256, crop: int = 224,
                  pixel_range=(-1.0, 1.0), mode: str = "crop", threads: int | None = None,
-                 end_views_from: float | None = None, view_pooling: str = VIEW_POOLINGS[0]):
+                 end_views_from: float | None = None, view_pooling: str = VIEW_POOLINGS[0],
+                 dim: int | None = None):
+        self.dim = dim
         self.trunk, self.head = Path(trunk), Path(head) if head else None
         self.resize, self.crop, self.pixel_range, self.mode = resize, crop, tuple(pixel_range), mode
         if view_pooling not in VIEW_POOLINGS:
@@ -138,12 +172,12 @@ class ImageTower:
         self.end_views_from = end_views_from
         self._sessions = LazySessions(threads)
 
-    def preprocess(self, path: str | Path) -> np.ndarray:
-        """The one usual view (C, H, W)."""
-        return preprocess_image(path, self.resize, self.crop, self.pixel_range, self.mode)
+    def preprocess(self, image) -> np.ndarray:
+        """The one usual view (C, H, W) of a file or a PIL image."""
+        return preprocess_image(image, self.resize, self.crop, self.pixel_range, self.mode)
 
-    def views(self, path: str | Path) -> np.ndarray:
-        return image_views(load_rgb(path), self.resize, self.crop, self.pixel_range, self.mode,
+    def views(self, image) -> np.ndarray:
+        return image_views(load_rgb(image), self.resize, self.crop, self.pixel_range, self.mode,
                            self.end_views_from)
 
     def pooled_trunk_outputs(self, stacks: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -178,7 +212,8 @@ class ImageTower:
             return l2_normalise(run_session(self._sessions.get(self.head), outputs)["embedding"])
         return l2_normalise(outputs["features"])
 
-    def embed(self, paths: list, batch_size: int = 16) -> tuple[np.ndarray | None, list[str | None]]:
+    def embed(self, images: list, batch_size: int = 16) -> Embeddings:
+        """One unit row per image (a file path or a PIL image)."""
         if self.end_views_from:
-            return embed_files(paths, self.views, self.embed_view_stacks, batch_size, stack=False)
-        return embed_files(paths, self.preprocess, self.embed_pixels, batch_size)
+            return embed_files(images, self.views, self.embed_view_stacks, batch_size, self.dim, stack=False)
+        return embed_files(images, self.preprocess, self.embed_pixels, batch_size, self.dim)

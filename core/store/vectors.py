@@ -62,13 +62,19 @@ class VectorChannels:
     def channels(self) -> list[str]:
         return [row[0] for row in self.conn.execute("SELECT name FROM channels ORDER BY name")]
 
-    def bind_channel(self, channel: str, model_id: str, dim: int) -> int:
+    def bind_channel(self, channel: str, model_id: str, dim: int, same_vectors_as: Iterable[str] = ()) -> int:
         """Bind `channel` to a model. A different model invalidates the channel's vectors: its
         table is rebuilt at the new width and every item goes back to pending. Returns how many
-        items must be re-embedded."""
-        if self.channel(channel) == ChannelBinding(model_id, int(dim)):
+        items must be re-embedded. A channel bound to one of `same_vectors_as` (earlier ids of the
+        same model) is only renamed."""
+        current = self.channel(channel)
+        if current == ChannelBinding(model_id, int(dim)):
             return 0
         table = vector_table(channel)
+        if current is not None and current.dim == int(dim) and current.model_id in set(same_vectors_as):
+            with self.transaction():
+                self.conn.execute("UPDATE channels SET model_id = ? WHERE name = ?", (model_id, channel))
+            return 0
         with self.transaction():
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
             create_vector_table(self.conn, channel, dim)

@@ -4,7 +4,7 @@ Silero VAD misses many isolated words shorter than half a second, more so at 8 k
 no transcript and no speech head, only the acoustic embedding, which knows sounds, not words.
 Whisper's own encoder hears them: a logistic regression over its pooled states of the clip
 (`Transcriber.encoder_features`, mean ‖ max, 768-d) tells speech from other sounds. It is trained
-by core.train.speech_gate on training sources only (human words in Spanish and French, espeak-ng
+by training.speech_gate on training sources only (human words in Spanish and French, espeak-ng
 words, the training sound effects and short cuts of them) and stored in the model folder as
 `speech_gate.npz` (the scaler's mean and scale, the weights and the bias).
 
