@@ -118,6 +118,12 @@ class Indexer:
             item.content_hash: item for item in vanished.values() if item.content_hash and item.status != "failed"
         }
         for entry, item in arrivals:
+            if item is None and not vanished_by_hash:
+                # Nothing it could be a move of: the embedding step hashes the bytes it reads, so
+                # a new file is read from disk once.
+                self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None)
+                report.new += 1
+                continue
             try:
                 digest = content_hash(entry.path)
             except OSError as exc:
@@ -204,6 +210,7 @@ class Indexer:
                     duration=info.duration,
                     extracted_text=said or info.text,  # a recording's transcript, for keywords
                     warning=info.warning,
+                    content_hash=documents[item.id].content_hash,
                 )
                 if vector is None:
                     report.metadata_only += 1

@@ -1,14 +1,26 @@
 """The one rule for what a file becomes before the model sees it, used by the indexer and by
-search alike (a note searched by is embedded exactly as the same note indexed)."""
+search alike (a note searched by is embedded exactly as the same note indexed).
+
+A file is read from disk once: its bytes give the content hash, the metadata and the model's
+input (pictures and recordings are decoded from those bytes in memory). Files larger than
+`IN_MEMORY_BYTES` (long recordings, huge scans) are read from disk by each step instead, so
+memory stays bounded.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.kinds import KINDS
-from core.media.extract import Extracted, extract
+from core.media.extract import Extracted, ExtractionError, extract
 from core.model.modality import Modality
+from core.model.preprocess import FileContent
+
+IN_MEMORY_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -19,7 +31,8 @@ class Document:
     kind: str
     extracted: Extracted
     modality: Modality
-    model_input: object  # a note's text; a picture's or recording's path
+    model_input: object  # a note's text; a picture's or recording's bytes (or path, if large)
+    content_hash: str | None  # of the bytes read, when they were read whole
 
 
 def note_text(path: str, text: str) -> str:
@@ -28,9 +41,30 @@ def note_text(path: str, text: str) -> str:
     return f"{title}\n{text}"
 
 
+def _read_once(path: str) -> FileContent | str:
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ExtractionError("not a regular file (pipe, socket or device)")  # reading could block
+        if info.st_size > IN_MEMORY_BYTES:
+            return path
+        with open(path, "rb") as handle:
+            return FileContent(path, handle.read())
+    except FileNotFoundError:
+        raise ExtractionError("file disappeared before it could be read") from None
+    except PermissionError:
+        raise ExtractionError("cannot read: permission denied") from None
+    except IsADirectoryError:
+        raise ExtractionError("is a folder, not a file") from None
+    except OSError as exc:
+        raise ExtractionError(f"cannot read: {exc.strerror or exc}") from None
+
+
 def read_document(kind: str, path: str) -> Document:
     """Read and check `path` as a file of `kind`; raises ExtractionError with the reason."""
-    extracted = extract(kind, path)
+    source = _read_once(path)
+    digest = hashlib.sha256(source.data).hexdigest() if isinstance(source, FileContent) else None
+    extracted = extract(kind, source)
     modality = KINDS[kind].modality
-    model_input = note_text(path, extracted.text) if modality is Modality.TEXT else path
-    return Document(path, kind, extracted, modality, model_input)
+    model_input = note_text(path, extracted.text) if modality is Modality.TEXT else source
+    return Document(path, kind, extracted, modality, model_input, digest)

@@ -14,6 +14,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from core.model.preprocess import FileContent, binary
+
+Source = str | FileContent  # a file, or its bytes already read
+
 MAX_NOTE_BYTES = 10 * 1024 * 1024
 MAX_MEDIA_BYTES = 2 * 1024 * 1024 * 1024
 # Audio shorter than this is refused. 100 ms is about the shortest sound a listener can name (a
@@ -61,8 +65,8 @@ def _sizes(size: int, limit: int) -> tuple[str, str]:
     return f"{size:,} bytes", f"{limit:,} bytes"
 
 
-def _check_size(path: str, limit: int) -> int:
-    size = Path(path).stat().st_size
+def _check_size(path: Source, limit: int) -> int:
+    size = len(path.data) if isinstance(path, FileContent) else Path(path).stat().st_size
     if size == 0:
         raise ExtractionError("empty file (0 bytes)")
     if size > limit:
@@ -82,10 +86,10 @@ def _exif_date(img: Image.Image) -> float | None:
         return None
 
 
-def extract_image(path: str) -> Extracted:
+def extract_image(path: Source) -> Extracted:
     _check_size(path, MAX_MEDIA_BYTES)
     try:
-        with Image.open(path) as img:
+        with Image.open(path.open() if isinstance(path, FileContent) else path) as img:
             width, height = img.size
             taken_at = _exif_date(img)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -97,13 +101,13 @@ def _duration_text(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-def _riff_declared_frames(path: str, size: int, present_frames: int) -> int | None:
+def _riff_declared_frames(path: Source, size: int, present_frames: int) -> int | None:
     """Frames the header of a RIFF/RIFX/RF64 WAVE file declares, or None when it does not say (not
     WAVE, no data chunk, a streaming writer's placeholder size). libsndfile silently clamps the data
     chunk to the bytes present, so its frame count (`present_frames`) is what decodes and only the
     header still shows the declared length: the data chunk's size (scaled by the bytes present), or
     for compressed data (ADPCM, GSM…) the `fact` chunk's sample count."""
-    with open(path, "rb") as handle:
+    with binary(path) as handle:
         head = handle.read(12)
         if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RIFX", b"RF64"):
             return None
@@ -134,9 +138,9 @@ def _riff_declared_frames(path: str, size: int, present_frames: int) -> int | No
     return None
 
 
-def _aiff_declared_frames(path: str) -> int | None:
+def _aiff_declared_frames(path: Source) -> int | None:
     """numSampleFrames of an AIFF/AIFC COMM chunk (libsndfile clamps its count to the bytes present)."""
-    with open(path, "rb") as handle:
+    with binary(path) as handle:
         head = handle.read(12)
         if len(head) < 12 or head[:4] != b"FORM" or head[8:12] not in (b"AIFF", b"AIFC"):
             return None
@@ -151,11 +155,11 @@ def _aiff_declared_frames(path: str) -> int | None:
             handle.seek(length + (length & 1), 1)
 
 
-def _mp3_declares_length(path: str) -> bool:
+def _mp3_declares_length(path: Source) -> bool:
     """Whether an MP3 declares its length (a Xing/Info or VBRI header in its first frame). Without
     one, libsndfile's frame count is an estimate from the file size (ID3 tags and cover art
     included), not a declaration, and a shortfall says nothing about truncation."""
-    with open(path, "rb") as handle:
+    with binary(path) as handle:
         head = handle.read(10)
         skip = 0
         if len(head) == 10 and head[:3] == b"ID3":  # ID3v2: synchsafe size, +10 with a footer
@@ -186,14 +190,14 @@ def _ogg_crc_table() -> list[int]:
 _OGG_CRC_TABLE = _ogg_crc_table()
 
 
-def _ogg_ends_with_end_of_stream(path: str, size: int) -> bool | None:
+def _ogg_ends_with_end_of_stream(path: Source, size: int) -> bool | None:
     """Whether the last whole Ogg page of the file carries the end-of-stream flag, or None when no
     whole page is found in the tail. Ogg declares no length: libsndfile counts frames up to the
     last page's granule position, so a cut file looks whole to it except for this flag (it logs
     "Last page lacks an end-of-stream bit"). Only the file's last 64 KiB are read; pages are
     recognised by capture pattern, version, flags, length and CRC, so bytes after the last page
     (a tag some programs append) do not count as damage."""
-    with open(path, "rb") as handle:
+    with binary(path) as handle:
         start = max(0, size - OGG_MAX_PAGE)
         handle.seek(start)
         tail = handle.read()
@@ -213,19 +217,19 @@ def _ogg_ends_with_end_of_stream(path: str, size: int) -> bool | None:
     return None
 
 
-def _decodable_frames(path: str) -> int:
+def _decodable_frames(path: Source) -> int:
     """Frames that decode from the start before the end or the first decode error (decodes the file)."""
     from core.model.audio import decoded_blocks
 
     return sum(block.shape[0] for block in decoded_blocks(path))
 
 
-def _tail_decodes(soundfile, path: str, declared: int, rate: int) -> bool:
+def _tail_decodes(soundfile, path: Source, declared: int, rate: int) -> bool:
     """Seek to just before the declared end and read: cheap, and fails (an error, or nothing) when
     the file stops early (FLAC's STREAMINFO and MP3's Xing header declare more than is there)."""
     probe = max(1, min(declared, rate // 10))
     try:
-        with soundfile.SoundFile(path) as f:
+        with soundfile.SoundFile(path.open() if isinstance(path, FileContent) else path) as f:
             f.seek(declared - probe)
             return f.read(frames=probe, dtype="float32").shape[0] >= probe // 2
     except (RuntimeError, soundfile.LibsndfileError, OSError, ValueError):
@@ -241,7 +245,7 @@ def _parsed(reader, *args):
         return None
 
 
-def _truncation(soundfile, path: str, size: int, info) -> tuple[int, str | None]:
+def _truncation(soundfile, path: Source, size: int, info) -> tuple[int, str | None]:
     """(frames that decode, a warning when the file is cut short, else None).
 
     How libsndfile 1.2 reports files cut to part of their bytes (measured on files cut to 40-50 %):
@@ -279,12 +283,12 @@ def _truncation(soundfile, path: str, size: int, info) -> tuple[int, str | None]
     return frames, f"truncated: the header declares {said:.{decimals}f} s, only {got:.{decimals}f} s decode"
 
 
-def extract_audio(path: str) -> Extracted:
+def extract_audio(path: Source) -> Extracted:
     size = _check_size(path, MAX_MEDIA_BYTES)
     import soundfile
 
     try:
-        info = soundfile.info(path)
+        info = soundfile.info(path.open() if isinstance(path, FileContent) else path)
     except (RuntimeError, soundfile.LibsndfileError, OSError) as exc:
         raise ExtractionError(f"cannot decode audio: {exc}") from exc
     if info.frames <= 0 or info.samplerate <= 0:
@@ -369,9 +373,9 @@ def _decode_note(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")  # legacy Windows notes
 
 
-def extract_text(path: str) -> Extracted:
+def extract_text(path: Source) -> Extracted:
     _check_size(path, MAX_NOTE_BYTES)
-    text = _decode_note(Path(path).read_bytes())
+    text = _decode_note(path.data if isinstance(path, FileContent) else Path(path).read_bytes())
     if not text.strip():
         raise ExtractionError("note is empty")
     return Extracted(text=text)
@@ -380,7 +384,9 @@ def extract_text(path: str) -> Extracted:
 EXTRACTORS = {"image": extract_image, "audio": extract_audio, "text": extract_text}
 
 
-def extract(kind: str, path: str) -> Extracted:
+def extract(kind: str, path: Source) -> Extracted:
+    """What the library keeps about a file of `kind` (given by its path, or as its bytes already
+    read: `FileContent`); raises ExtractionError with a sentence a user can act on."""
     try:
         return EXTRACTORS[kind](path)
     except FileNotFoundError:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.model.preprocess import UnreadableInput, Waveform, l2_normalise
+from core.model.preprocess import FileContent, UnreadableInput, Waveform, l2_normalise
 from core.model.towers import Embeddings, LazySessions, embed_files, run_session
 
 MAX_SECONDS = 60.0
@@ -41,13 +41,19 @@ FRAME_HOP = 1024
 SALVAGE_BLOCK = 4096  # frames per read when salvaging a broken file: FLAC's usual block size
 
 
-def decoded_blocks(path: str | Path, frames: int | None = None, block: int = SALVAGE_BLOCK):
+def _sound_file(source: str | Path | FileContent):
+    import soundfile as sf
+
+    return sf.SoundFile(source.open() if isinstance(source, FileContent) else str(source))
+
+
+def decoded_blocks(path: str | Path | FileContent, frames: int | None = None, block: int = SALVAGE_BLOCK):
     """Yield (n, channels) float32 blocks from the start of `path` (at most `frames` in all; all when
     None) until the end or the first decode error: what a damaged file still gives. Opening errors
     propagate; a decode error stops the blocks. Read-only, like every read here."""
     import soundfile as sf
 
-    with sf.SoundFile(str(path)) as f:
+    with _sound_file(path) as f:
         left = frames
         while left is None or left > 0:
             want = block if left is None else min(block, left)
@@ -62,13 +68,7 @@ def decoded_blocks(path: str | Path, frames: int | None = None, block: int = SAL
                 left -= data.shape[0]
 
 
-def decode_file(path: str | Path, max_seconds: float = MAX_SECONDS) -> Waveform:
-    """The first `max_seconds` of an audio file at its own rate and channels, or raise
-    UnreadableInput saying why (missing, not a file, empty, not audio, no samples). A truncated
-    file gives what decodes."""
-    import soundfile as sf
-
-    path = Path(path)
+def _check_readable(path: Path) -> None:
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -81,8 +81,22 @@ def decode_file(path: str | Path, max_seconds: float = MAX_SECONDS) -> Waveform:
         raise UnreadableInput("empty file (0 bytes)")
     if not os.access(path, os.R_OK):
         raise UnreadableInput("permission denied")
+
+
+def decode_file(path: str | Path | FileContent, max_seconds: float = MAX_SECONDS) -> Waveform:
+    """The first `max_seconds` of an audio file (or its bytes in memory) at its own rate and
+    channels, or raise UnreadableInput saying why (missing, not a file, empty, not audio, no
+    samples). A truncated file gives what decodes."""
+    import soundfile as sf
+
+    if isinstance(path, FileContent):
+        if not path.data:
+            raise UnreadableInput("empty file (0 bytes)")
+    else:
+        path = Path(path)
+        _check_readable(path)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with _sound_file(path) as f:
             source_rate, declared = int(f.samplerate), int(f.frames)
             wanted = int(round(max_seconds * source_rate))
             limit = min(declared, wanted) if declared > 0 else wanted

@@ -6,6 +6,7 @@ see exactly the same arrays.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,24 @@ class UnreadableInput(ValueError):
 
 
 @dataclass(frozen=True)
+class FileContent:
+    """A file read once into memory: its path (for messages) and its bytes. Readers take it
+    wherever they take a path, so the bytes that were hashed are the bytes that get decoded, and
+    a file is read from disk once."""
+
+    path: str
+    data: bytes
+
+    def open(self) -> io.BytesIO:
+        return io.BytesIO(self.data)
+
+
+def binary(source: str | Path | FileContent):
+    """Something to read bytes from: the file itself, or the bytes already in memory."""
+    return source.open() if isinstance(source, FileContent) else open(source, "rb")
+
+
+@dataclass(frozen=True)
 class Waveform:
     """Audio already in memory (a microphone recording, a decoded file): samples as (n,) or
     (n, channels) floats, at `rate` Hz. Audio towers take it wherever they take a path."""
@@ -29,13 +48,13 @@ class Waveform:
     rate: int
 
 
-def load_rgb(image: str | Path | Image.Image) -> Image.Image:
-    """An image (a file, or a picture already in memory) with its EXIF orientation applied, in
-    RGB; raises UnreadableInput."""
+def load_rgb(image: str | Path | FileContent | Image.Image) -> Image.Image:
+    """An image (a file, its bytes, or a picture already in memory) with its EXIF orientation
+    applied, in RGB; raises UnreadableInput."""
     try:
         if isinstance(image, Image.Image):
             return ImageOps.exif_transpose(image).convert("RGB")
-        with Image.open(image) as img:
+        with Image.open(image.open() if isinstance(image, FileContent) else image) as img:
             img = ImageOps.exif_transpose(img)
             return img.convert("RGB")
     except Image.DecompressionBombError as exc:

@@ -312,9 +312,11 @@ class LibraryStore(VectorChannels):
         duration: float | None = None,
         extracted_text: str | None = None,
         warning: str | None = None,
+        content_hash: str | None = None,
     ) -> None:
         """Store what was extracted and the item's vector in each channel that could embed it
-        (none: the model has no tower for the item's kind; it is still found by its metadata)."""
+        (none: the model has no tower for the item's kind; it is still found by its metadata).
+        `content_hash`, when given, is the hash of the bytes that were embedded."""
         item = self.item(item_id)
         if item is None:
             return  # deleted while it was being embedded
@@ -327,7 +329,8 @@ class LibraryStore(VectorChannels):
             self.conn.execute(
                 "UPDATE items SET status = 'done', error = NULL, has_vector = ?, model_id = ?, "
                 "taken_at = ?, width = ?, height = ?, duration = ?, extracted_text = ?, "
-                "warning = ?, indexed_at = ?, updated_at = ? WHERE id = ?",
+                "warning = ?, content_hash = coalesce(?, content_hash), indexed_at = ?, updated_at = ? "
+                "WHERE id = ?",
                 (
                     int(bool(vectors)),
                     made_by,
@@ -337,6 +340,7 @@ class LibraryStore(VectorChannels):
                     duration,
                     printable(extracted_text) if extracted_text else extracted_text,
                     printable(warning) if warning else None,
+                    content_hash,
                     time.time(),
                     time.time(),
                     item_id,

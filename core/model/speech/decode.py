@@ -8,7 +8,7 @@ from typing import Union
 
 import numpy as np
 
-from core.model.preprocess import UnreadableInput, Waveform
+from core.model.preprocess import FileContent, UnreadableInput, Waveform
 
 SAMPLE_RATE = 16000
 # Transcripts cover the first ten minutes: enough for a voice memo, and a two-hour recording
@@ -26,7 +26,7 @@ def load_audio(path: Union[str, os.PathLike, Waveform]) -> np.ndarray:
     formats (m4a, …). Raises AudioDecodeError."""
     from core.model.audio import load_waveform
 
-    if isinstance(path, Waveform):
+    if isinstance(path, (Waveform, FileContent)):
         try:
             return load_waveform(path, SAMPLE_RATE, MAX_TRANSCRIBED_SECONDS)
         except UnreadableInput as exc:
