@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.kinds import KINDS
-from core.media.extract import Extracted, ExtractionError, extract
+from core.media.extract import Extracted, ExtractionError, extract, reading_errors
 from core.model.modality import Modality
 from core.model.preprocess import FileContent
 
@@ -42,22 +42,19 @@ def note_text(path: str, text: str) -> str:
 
 
 def _read_once(path: str) -> FileContent | str:
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise ExtractionError("not a regular file (pipe, socket or device)")  # reading could block
-        if info.st_size > IN_MEMORY_BYTES:
-            return path
-        with open(path, "rb") as handle:
-            return FileContent(path, handle.read())
-    except FileNotFoundError:
-        raise ExtractionError("file disappeared before it could be read") from None
-    except PermissionError:
-        raise ExtractionError("cannot read: permission denied") from None
-    except IsADirectoryError:
-        raise ExtractionError("is a folder, not a file") from None
-    except OSError as exc:
-        raise ExtractionError(f"cannot read: {exc.strerror or exc}") from None
+    with reading_errors():
+        try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                raise ExtractionError("not a regular file (pipe, socket or device)")  # reading could block
+            if info.st_size > IN_MEMORY_BYTES:
+                return path
+            with open(path, "rb") as handle:
+                return FileContent(path, handle.read())
+        except (FileNotFoundError, PermissionError, IsADirectoryError):
+            raise
+        except OSError as exc:
+            raise ExtractionError(f"cannot read: {exc.strerror or exc}") from None
 
 
 def read_document(kind: str, path: str) -> Document:

@@ -7,6 +7,7 @@ with `Extracted.warning` saying so.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from core.model.preprocess import FileContent, binary
+from core.media.audio_headers import (
+    aiff_declared_frames, mp3_declares_length, ogg_ends_with_end_of_stream, riff_declared_frames,
+)
+from core.model.preprocess import FileContent
 
 Source = str | FileContent  # a file, or its bytes already read
 
@@ -33,7 +37,6 @@ MAX_SAMPLE_RATE = 768_000
 # A file is called truncated when at least this much of what its header declares does not decode:
 # less is inaudible and covers writers whose sizes are off by a few bytes or one MP3 frame.
 TRUNCATION_MIN_MISSING_SECONDS = 0.1
-OGG_MAX_PAGE = 27 + 255 + 255 * 255  # page header, 255 lacing values, 255 segments of 255 bytes
 EXIF_DATETIME_ORIGINAL = 0x9003
 EXIF_DATETIME = 0x0132
 EXIF_IFD = 0x8769
@@ -101,122 +104,6 @@ def _duration_text(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-def _riff_declared_frames(path: Source, size: int, present_frames: int) -> int | None:
-    """Frames the header of a RIFF/RIFX/RF64 WAVE file declares, or None when it does not say (not
-    WAVE, no data chunk, a streaming writer's placeholder size). libsndfile silently clamps the data
-    chunk to the bytes present, so its frame count (`present_frames`) is what decodes and only the
-    header still shows the declared length: the data chunk's size (scaled by the bytes present), or
-    for compressed data (ADPCM, GSM…) the `fact` chunk's sample count."""
-    with binary(path) as handle:
-        head = handle.read(12)
-        if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RIFX", b"RF64"):
-            return None
-        order = ">" if head[:4] == b"RIFX" else "<"
-        ds64_data = fact_frames = tag = None
-        position = 12
-        while position + 8 <= size:
-            handle.seek(position)
-            chunk, length = struct.unpack(order + "4sI", handle.read(8))
-            if chunk == b"ds64":  # RF64: the 64-bit data size lives here, the data chunk says 0xFFFFFFFF
-                ds64_data = struct.unpack("<Q", handle.read(16)[8:16])[0]
-            elif chunk == b"fmt ":
-                tag = struct.unpack(order + "H", handle.read(2))[0]
-            elif chunk == b"fact":
-                fact_frames = struct.unpack(order + "I", handle.read(4))[0]
-            elif chunk == b"data":
-                if head[:4] == b"RF64" and length == 0xFFFFFFFF:
-                    length = ds64_data
-                present = size - (position + 8)
-                if not length or length == 0xFFFFFFFF or present <= 0:
-                    return None  # a streaming writer never filled the size in: nothing is declared
-                if length <= present:
-                    return present_frames
-                if tag not in (1, 3, 0xFFFE) and fact_frames:  # not PCM or float: bytes ≠ frames
-                    return fact_frames
-                return round(present_frames * length / present)
-            position += 8 + length + (length & 1)
-    return None
-
-
-def _aiff_declared_frames(path: Source) -> int | None:
-    """numSampleFrames of an AIFF/AIFC COMM chunk (libsndfile clamps its count to the bytes present)."""
-    with binary(path) as handle:
-        head = handle.read(12)
-        if len(head) < 12 or head[:4] != b"FORM" or head[8:12] not in (b"AIFF", b"AIFC"):
-            return None
-        while True:
-            header = handle.read(8)
-            if len(header) < 8:
-                return None
-            chunk, length = struct.unpack(">4sI", header)
-            if chunk == b"COMM":
-                body = handle.read(6)
-                return struct.unpack(">hI", body)[1] if len(body) == 6 else None
-            handle.seek(length + (length & 1), 1)
-
-
-def _mp3_declares_length(path: Source) -> bool:
-    """Whether an MP3 declares its length (a Xing/Info or VBRI header in its first frame). Without
-    one, libsndfile's frame count is an estimate from the file size (ID3 tags and cover art
-    included), not a declaration, and a shortfall says nothing about truncation."""
-    with binary(path) as handle:
-        head = handle.read(10)
-        skip = 0
-        if len(head) == 10 and head[:3] == b"ID3":  # ID3v2: synchsafe size, +10 with a footer
-            skip = 10 + (head[6] << 21 | head[7] << 14 | head[8] << 7 | head[9]) + (10 if head[5] & 0x10 else 0)
-        handle.seek(skip)
-        first = handle.read(4096)
-    sync = next((i for i in range(len(first) - 1) if first[i] == 0xFF and first[i + 1] & 0xE0 == 0xE0), None)
-    return sync is not None and any(tag in first[sync : sync + 200] for tag in (b"Xing", b"Info", b"VBRI"))
-
-
-def _ogg_crc(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc = (crc << 8) & 0xFFFFFFFF ^ _OGG_CRC_TABLE[(crc >> 24) ^ byte]
-    return crc
-
-
-def _ogg_crc_table() -> list[int]:
-    table = []
-    for index in range(256):
-        value = index << 24
-        for _ in range(8):
-            value = ((value << 1) ^ 0x04C11DB7) if value & 0x80000000 else value << 1
-        table.append(value & 0xFFFFFFFF)
-    return table
-
-
-_OGG_CRC_TABLE = _ogg_crc_table()
-
-
-def _ogg_ends_with_end_of_stream(path: Source, size: int) -> bool | None:
-    """Whether the last whole Ogg page of the file carries the end-of-stream flag, or None when no
-    whole page is found in the tail. Ogg declares no length: libsndfile counts frames up to the
-    last page's granule position, so a cut file looks whole to it except for this flag (it logs
-    "Last page lacks an end-of-stream bit"). Only the file's last 64 KiB are read; pages are
-    recognised by capture pattern, version, flags, length and CRC, so bytes after the last page
-    (a tag some programs append) do not count as damage."""
-    with binary(path) as handle:
-        start = max(0, size - OGG_MAX_PAGE)
-        handle.seek(start)
-        tail = handle.read()
-    at = len(tail)
-    while (at := tail.rfind(b"OggS", 0, at)) >= 0:
-        header = tail[at : at + 27]
-        if len(header) == 27 and header[4] == 0 and header[5] <= 7:
-            segments = header[26]
-            lacing = tail[at + 27 : at + 27 + segments]
-            end = at + 27 + segments + sum(lacing)
-            if len(lacing) == segments and end <= len(tail):
-                page = bytearray(tail[at:end])
-                expected = struct.unpack_from("<I", page, 22)[0]
-                page[22:26] = b"\0\0\0\0"
-                if _ogg_crc(bytes(page)) == expected:
-                    return bool(header[5] & 0x04)
-    return None
-
-
 def _decodable_frames(path: Source) -> int:
     """Frames that decode from the start before the end or the first decode error (decodes the file)."""
     from core.model.audio import decoded_blocks
@@ -260,15 +147,15 @@ def _truncation(soundfile, path: Source, size: int, info) -> tuple[int, str | No
     container = info.format.upper()
     declared = None
     if container in ("WAV", "WAVEX", "RF64"):
-        declared = _parsed(_riff_declared_frames, path, size, frames)
+        declared = _parsed(riff_declared_frames, path, size, frames)
     elif container == "AIFF":
-        declared = _parsed(_aiff_declared_frames, path)
+        declared = _parsed(aiff_declared_frames, path)
     elif container == "OGG":
-        if _parsed(_ogg_ends_with_end_of_stream, path, size) is False:
+        if _parsed(ogg_ends_with_end_of_stream, path, size) is False:
             return frames, (f"truncated: the stream breaks off after {frames / rate:.1f} s "
                             "(no end-of-stream mark; the rest of the file is missing)")
         return frames, None
-    elif container == "MP3" and not _parsed(_mp3_declares_length, path):
+    elif container == "MP3" and not _parsed(mp3_declares_length, path):
         if not _tail_decodes(soundfile, path, frames, rate):  # the size estimate overshoots (tags)
             frames = _decodable_frames(path)
         return frames, None
@@ -384,14 +271,21 @@ def extract_text(path: Source) -> Extracted:
 EXTRACTORS = {"image": extract_image, "audio": extract_audio, "text": extract_text}
 
 
-def extract(kind: str, path: Source) -> Extracted:
-    """What the library keeps about a file of `kind` (given by its path, or as its bytes already
-    read: `FileContent`); raises ExtractionError with a sentence a user can act on."""
+@contextlib.contextmanager
+def reading_errors():
+    """File-system errors while reading a file, as ExtractionErrors a user can act on."""
     try:
-        return EXTRACTORS[kind](path)
+        yield
     except FileNotFoundError:
         raise ExtractionError("file disappeared before it could be read") from None
     except PermissionError:
         raise ExtractionError("cannot read: permission denied") from None
     except IsADirectoryError:
         raise ExtractionError("is a folder, not a file") from None
+
+
+def extract(kind: str, path: Source) -> Extracted:
+    """What the library keeps about a file of `kind` (given by its path, or as its bytes already
+    read: `FileContent`); raises ExtractionError with a sentence a user can act on."""
+    with reading_errors():
+        return EXTRACTORS[kind](path)

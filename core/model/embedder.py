@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from core.model.audio import AudioTower
 from core.model.folder import ModelError, ModelFolder
 from core.model.gap import ModalityGap
