@@ -133,8 +133,9 @@ def _parse_kinds(values: list[str] | None) -> tuple[str, ...]:
 
 
 def cmd_search(args) -> int:
-    if bool(args.text) == bool(args.file):
-        _err("error: give search text or --file PATH (one of them)")
+    like = args.like or args.file
+    if bool(args.text) == bool(like):
+        _err("error: give a query or --like PATH (one of them)")
         return EXIT_USAGE
     try:
         kinds = _parse_kinds(args.kind)
@@ -147,12 +148,12 @@ def cmd_search(args) -> int:
         _err(_empty_library_hint(args))
     else:
         with library:
+            filters = {"after": args.after, "before": args.before, "folder": args.folder}
             try:
-                if args.file:
-                    hits = library.search_file(args.file, kinds=kinds, limit=args.limit, min_score=args.min_score)
+                if like:
+                    hits = library.search_like(like, kinds, args.limit, args.min_score, **filters)
                 else:
-                    hits = library.search_text(" ".join(args.text), kinds=kinds, limit=args.limit,
-                                               min_score=args.min_score)
+                    hits = library.search(" ".join(args.text), kinds, args.limit, args.min_score, **filters)
             except QueryError as exc:
                 _err(f"error: {exc}")
                 return EXIT_ERROR
@@ -277,6 +278,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+QUERY_HELP = """query grammar: terms joined by + and - (with spaces around them), each optionally
+weighted as WEIGHT:TERM; a term is text ("quoted" or bare), or a photo, recording or note given by
+its path (or file:PATH). The query is the normalised weighted sum of the terms.
+examples:
+  main.py search a cat sitting on a mat
+  main.py search '"beach" + sunset.jpg - people'
+  main.py search '2:"dog" + "snow"'
+  main.py search --like photos/cat.jpg --kind image
+  main.py search --after 2020-01-01 --before 2021-06-30 --folder ~/Pictures/2020 birthday"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
@@ -298,10 +310,16 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("path", metavar="PATH")
     forget.set_defaults(func=cmd_forget)
 
-    search = commands.add_parser("search", help="search the library by text or by a file")
-    search.add_argument("text", nargs="*", help="what to look for")
-    search.add_argument("--file", help="find items like this photo, recording or note")
+    search = commands.add_parser(
+        "search", help="search the library by text, files, or a combination of them",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=QUERY_HELP)
+    search.add_argument("text", nargs="*", metavar="QUERY", help="what to look for (see the grammar below)")
+    search.add_argument("--like", metavar="PATH", help="more like this item or file (it is left out)")
+    search.add_argument("--file", help=argparse.SUPPRESS)  # the earlier name of --like
     search.add_argument("--kind", action="append", help="image, audio or text (repeat or comma-separate)")
+    search.add_argument("--after", metavar="YYYY-MM-DD", help="only items from this day on (photo date, else file date)")
+    search.add_argument("--before", metavar="YYYY-MM-DD", help="only items up to this day (included)")
+    search.add_argument("--folder", metavar="PATH", help="only items in this library folder or a folder below one")
     search.add_argument("--limit", type=_positive_int, default=10, help="how many results (default 10)")
     search.add_argument("--min-score", type=float, default=None,
                         help="hide results below this calibrated score (about 2 = clearly related)")

@@ -18,14 +18,14 @@ from core.index.indexer import ProgressCallback, StopCheck, _no_progress
 from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
 from core.model import Embedder, ModelError
 from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path, demo_db_path
-from core.search import QueryError, SearchEngine, SearchHit
+from core.search import Filters, Query, QueryError, SearchEngine, SearchHit
 from core.store import (
     LibraryStore, ReadOnlyLibrary, SchemaTooNew, database_errors, explain_database_error, is_inside, printable,
 )
 
 __all__ = [
     "BUNDLED_MODEL_DIR", "DEMO_LIBRARY_DIR", "VERSION", "EmbedReport", "IndexResult", "IndexerBusy", "Library",
-    "LibraryError", "ModelError", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
+    "LibraryError", "ModelError", "Query", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
     "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
     "can_search_by", "load_model", "printable",
 ]
@@ -272,17 +272,33 @@ class Library:
         return result
 
     # -- search -------------------------------------------------------------------------------
-    def search_text(self, text: str, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
-                    min_score: float | None = None) -> list[SearchHit]:
+    def search(self, query: Query | str, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
+               min_score: float | None = None, *, after=None, before=None,
+               folder: str | Path | None = None) -> list[SearchHit]:
+        """By a Query or an expression (core.search.query's grammar), filtered inside the KNN by kinds,
+        date (EXIF, else file time; `after`/`before` days included) and folder (or one below a library
+        folder). The files searched by are left out of the hits."""
+        query = Query.parse(query) if isinstance(query, str) else query
         engine = self.search_engine
-        return engine.search(engine.text_vector(text), kinds=kinds, limit=limit, min_score=min_score)
+        filters = Filters.of(kinds, after, before, folder, self.folders())
+        return engine.search(engine.query_vector(query), filters=filters, limit=limit,
+                             exclude=query.files, min_score=min_score)
+
+    def search_text(self, text: str, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
+                    min_score: float | None = None, **filters) -> list[SearchHit]:
+        return self.search(Query.text(text), kinds, limit, min_score, **filters)
 
     def search_file(self, path: str | Path, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
-                    min_score: float | None = None) -> list[SearchHit]:
-        engine = self.search_engine
-        absolute = os.path.abspath(str(path))
-        return engine.search(engine.file_vector(absolute), kinds=kinds, limit=limit,
-                             exclude_path=absolute, min_score=min_score)
+                    min_score: float | None = None, **filters) -> list[SearchHit]:
+        """More like this file or indexed item (left out of the hits; an unchanged item's vector is reused)."""
+        return self.search(Query.file(path), kinds, limit, min_score, **filters)
+
+    search_like = search_file
+
+    def search_waveform(self, samples, rate: int, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
+                        min_score: float | None = None, **filters) -> list[SearchHit]:
+        """Search by a recording in memory: a microphone's samples, (n,) or (n, channels), at `rate` Hz."""
+        return self.search(Query.waveform(samples, rate), kinds, limit, min_score, **filters)
 
     # -- status -------------------------------------------------------------------------------
     def status(self) -> dict:

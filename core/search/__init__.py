@@ -1,3 +1,4 @@
-from core.search.engine import QueryError, SearchEngine, SearchHit
+from core.search.engine import SearchEngine, SearchHit
+from core.search.query import Filters, Query, QueryError, day_start
 
-__all__ = ["QueryError", "SearchEngine", "SearchHit"]
+__all__ = ["Filters", "Query", "QueryError", "SearchEngine", "SearchHit", "day_start"]

@@ -1,25 +1,27 @@
-"""Any-to-any search: one query vector, nearest items per kind, merged on calibrated scores."""
+"""Any-to-any search: a query (text, files, a recording, or a weighted combination) becomes one
+vector; the nearest items of each kind that pass the filters are found inside sqlite-vec's KNN and
+merged on calibrated scores."""
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core.kinds import KIND_NAMES, SEMANTIC, kind_of
+from core.kinds import SEMANTIC, kind_of
 from core.media.documents import read_document
 from core.media.extract import ExtractionError
 from core.model import Embedder, ModalityUnavailable
+from core.model.modality import Modality
 from core.search.calibration import KindScale, scale_for
+from core.search.query import Filters, Query, QueryError, Term
 from core.store import LibraryStore, MediaItem, printable
 
 CALIBRATION_SAMPLE = 512
-
-
-class QueryError(ValueError):
-    """The query itself cannot be turned into a vector (unreadable file, unsupported kind…)."""
+KNN_MAX = 4096  # sqlite-vec's largest k
 
 
 @dataclass(frozen=True)
@@ -79,28 +81,93 @@ class SearchEngine:
             self._samples[kind] = cached
         return scale_for(query, cached[1])
 
+    def stored_vector(self, path: str) -> np.ndarray | None:
+        """An indexed file's vector, when the file is unchanged since it was embedded."""
+        item = self.store.item_by_path(path)
+        if item is None or item.status != "done" or not item.has_vector:
+            return None
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        if info.st_size != item.size or item.mtime is None or abs(info.st_mtime - item.mtime) > 1e-3:
+            return None
+        return self.store.vectors_of(SEMANTIC, [item.id]).get(item.id)
+
+    def _term_vector(self, query: Query, term: Term) -> np.ndarray:
+        try:
+            if term.text is not None:
+                return self.text_vector(term.text)
+            if term.path is not None:
+                stored = self.stored_vector(term.path)
+                return stored if stored is not None else self.file_vector(term.path)
+            result = self.embedder.embed(Modality.AUDIO, [term.waveform])
+        except QueryError as exc:
+            raise query.error(str(exc), term) from None
+        except ModalityUnavailable as exc:
+            raise query.error(f"cannot search by a recording: {exc}", term) from None
+        if result.errors[0]:
+            raise query.error(f"cannot search by this recording: {result.errors[0]}", term)
+        return result.vectors[0]
+
+    def query_vector(self, query: Query) -> np.ndarray:
+        """The normalised weighted sum of the terms' unit vectors (one term: its own vector)."""
+        vectors = [self._term_vector(query, term) for term in query.terms]
+        if len(vectors) == 1 and query.terms[0].weight > 0:
+            return vectors[0]
+        total = sum(term.weight * vector.astype(np.float64) for term, vector in zip(query.terms, vectors))
+        norm = float(np.linalg.norm(total))
+        if norm < 1e-6:
+            raise QueryError("the terms cancel each other out: nothing is left to search for")
+        return (total / norm).astype(np.float32)
+
+    def _nearest(self, query: np.ndarray, kind: str, k: int, filters: Filters,
+                 exclude: frozenset[str]) -> list[tuple[MediaItem, float]]:
+        """The k nearest items of `kind` that pass the filters. The KNN filters kind, dates and
+        library folder itself; a sub-folder and excluded paths are checked on its answer, asking
+        for more neighbours until k pass, and past sqlite-vec's largest k the sub-folder's items
+        are scored directly."""
+        fetch = k + len(exclude)
+        while True:
+            asked = min(fetch, KNN_MAX)
+            neighbours = self.store.nearest(SEMANTIC, query, asked, kind=kind, folder=filters.root,
+                                            after=filters.after, before=filters.before)
+            items = self.store.items_by_ids(n.item_id for n in neighbours)
+            kept = [(items[n.item_id], n.similarity) for n in neighbours
+                    if n.item_id in items and items[n.item_id].path not in exclude
+                    and filters.admits_path(items[n.item_id].path)]
+            if len(kept) >= k or len(neighbours) < asked:
+                return kept[:k]
+            if asked == KNN_MAX:
+                return self._scored_under(query, kind, k, filters, exclude)
+            fetch *= 4
+
+    def _scored_under(self, query: np.ndarray, kind: str, k: int, filters: Filters,
+                      exclude: frozenset[str]) -> list[tuple[MediaItem, float]]:
+        items = {item.id: item for item in self.store.items_under(filters.under or filters.root or "/")
+                 if item.kind == kind and item.path not in exclude and filters.admits_date(item.taken_at)}
+        vectors = self.store.vectors_of(SEMANTIC, items)
+        scored = sorted(((items[i], float(v @ query)) for i, v in vectors.items()), key=lambda p: -p[1])
+        return scored[:k]
+
     def search(
         self,
         query: np.ndarray,
         *,
-        kinds: tuple[str, ...] = KIND_NAMES,
+        filters: Filters = Filters(),
         limit: int = 10,
-        exclude_path: str | None = None,
+        exclude: tuple[str, ...] = (),
         min_score: float | None = None,
     ) -> list[SearchHit]:
-        candidates: list[tuple[int, float, float]] = []
-        for kind in kinds:
-            neighbours = self.store.nearest(SEMANTIC, query, limit + (1 if exclude_path else 0), kind=kind)
-            if not neighbours:
+        """The `limit` best items that pass `filters`, leaving out the paths in `exclude`."""
+        skip = frozenset(exclude)
+        hits: list[SearchHit] = []
+        for kind in filters.kinds:
+            nearest = self._nearest(query, kind, limit, filters, skip)
+            if not nearest:
                 continue
             scale = self._scale(kind, query)
-            candidates += [(n.item_id, n.similarity, float(scale.standardise(n.similarity))) for n in neighbours]
-        items = self.store.items_by_ids(item_id for item_id, _, _ in candidates)
-        hits = [
-            SearchHit(items[item_id], similarity, score)
-            for item_id, similarity, score in candidates
-            if item_id in items and items[item_id].path != exclude_path
-        ]
+            hits += [SearchHit(item, similarity, float(scale.standardise(similarity))) for item, similarity in nearest]
         if min_score is not None:
             hits = [hit for hit in hits if hit.score >= min_score]
         hits.sort(key=lambda hit: hit.score, reverse=True)

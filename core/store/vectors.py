@@ -107,8 +107,10 @@ class VectorChannels:
                                   [(printable(folder), item_id) for item_id in ids])
 
     def nearest(self, channel: str, query: np.ndarray, k: int, *, kind: str | None = None,
-                folder: str | None = None) -> list[Neighbour]:
-        """Exact KNN through sqlite-vec, optionally filtered on the metadata columns."""
+                folder: str | None = None, after: float | None = None,
+                before: float | None = None) -> list[Neighbour]:
+        """Exact KNN through sqlite-vec, filtered on the metadata columns inside the KNN (the k
+        nearest of the rows that pass): kind, library folder, date in [after, before)."""
         if self.channel(channel) is None or k <= 0:
             return []
         sql = f"SELECT item_id, distance FROM {vector_table(channel)} WHERE embedding MATCH ? AND k = ?"
@@ -119,6 +121,12 @@ class VectorChannels:
         if folder:
             sql += " AND folder = ?"
             params.append(printable(folder))
+        if after is not None:
+            sql += " AND taken_at >= ?"
+            params.append(int(after))
+        if before is not None:
+            sql += " AND taken_at < ?"
+            params.append(int(before))
         rows = self.conn.execute(sql, params).fetchall()
         # Unit vectors: squared L2 distance = 2 - 2·cos.
         return [Neighbour(item_id, 1.0 - (distance * distance) / 2.0) for item_id, distance in rows]
@@ -140,3 +148,17 @@ class VectorChannels:
         ids = np.array([row[0] for row in rows], dtype=np.int64)
         matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
         return ids, matrix.reshape(len(rows), binding.dim)
+
+    def vectors_of(self, channel: str, item_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The vectors of these items that have one in the channel."""
+        ids = [int(i) for i in item_ids]
+        if self.channel(channel) is None or not ids:
+            return {}
+        found: dict[int, np.ndarray] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self.conn.execute(
+                f"SELECT item_id, embedding FROM {vector_table(channel)} WHERE item_id IN "
+                f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            found.update((row[0], np.frombuffer(row[1], dtype=np.float32)) for row in rows)
+        return found
