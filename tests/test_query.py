@@ -194,5 +194,25 @@ def test_the_command_line_takes_the_grammar_filters_and_like(indexed):
     assert like.returncode == 0, like.stderr
     paths = [h["path"] for h in json.loads(like.stdout)]
     assert len(paths) == 4 and str(root / "photos" / "coffee.jpg") not in paths
+    separate = run_cli("--db", str(db), "search", "--json", "--kind", "image", "--limit", "3", "a", "cat", "-", "animal")
+    assert separate.returncode == 0, separate.stderr  # the shell's words are joined back into one expression
+    top = [Path(h["path"]).name for h in json.loads(separate.stdout)]
+    assert top[0] == "chelsea_the_cat.jpg" and "kitten.png" not in top
     bad = run_cli("--db", str(db), "search", "cat + + dog")
     assert bad.returncode == 1 and "^" in bad.stderr and "missing" in bad.stderr
+
+
+def test_a_term_that_cannot_be_embedded_is_pointed_at(indexed, tmp_path):
+    library, _, _ = indexed
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture at all")
+    with pytest.raises(QueryError) as caught:
+        library.search(f'"a cat" + {broken}')
+    assert "broken.jpg" in str(caught.value) and caught.value.position == len('"a cat" + ')
+    with pytest.raises(QueryError, match="broken.jpg"):  # one term: the message alone
+        library.search_like(broken)
+
+
+def test_an_empty_library_answers_a_combined_query_with_nothing(tmp_path, embedder):
+    with Library(tmp_path / "empty.db", embedder=embedder) as library:
+        assert library.search('"a cat" - "dog"', after="2020-01-01") == []
