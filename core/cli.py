@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from core import cli_folders
 from core.kinds import KIND_NAMES, normalise_kind
 from core.library import DEMO_LIBRARY_DIR, Library, LibraryError, QueryError, default_db_path, printable
 
@@ -309,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget = commands.add_parser("forget", help="remove a folder from the library (files stay on disk)")
     forget.add_argument("path", metavar="PATH")
     forget.set_defaults(func=cmd_forget)
+    cli_folders.add_commands(commands)  # folders add|remove|list, watch
 
     search = commands.add_parser(
         "search", help="search the library by text, files, or a combination of them",

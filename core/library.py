@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import filelock
 
 from core import __version__ as VERSION
 from core.index import EmbedReport, Indexer, ScanReport
+from core.index.folders import FolderInfo, describe_folders
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
 from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
 from core.model import Embedder, ModelError
@@ -24,7 +26,8 @@ from core.store import (
 )
 
 __all__ = [
-    "BUNDLED_MODEL_DIR", "DEMO_LIBRARY_DIR", "VERSION", "EmbedReport", "IndexResult", "IndexerBusy", "Library",
+    "BUNDLED_MODEL_DIR", "DEMO_LIBRARY_DIR", "VERSION", "EmbedReport", "FolderInfo", "IndexResult", "IndexerBusy",
+    "Library",
     "LibraryError", "ModelError", "Query", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
     "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
     "can_search_by", "load_model", "printable",
@@ -150,24 +153,38 @@ class Library:
         path = os.path.abspath(os.path.expanduser(str(path)))
         return next((f for f in self.folders() if f == path or is_inside(path, f)), None)
 
-    def add_folder(self, path: str | Path) -> tuple[str, str | None]:
+    def add_folder(self, path: str | Path, include: list[str] | None = None,
+                   exclude: list[str] | None = None) -> tuple[str, str | None]:
         """Make `path` part of the library; a file belongs to one library folder only. Returns
         (library folder, note): a folder inside a library folder is already part of it; a folder
-        that holds library folders takes them over, keeping their items and vectors."""
+        that holds library folders takes them over, keeping their items and vectors. `include` /
+        `exclude` (shell patterns; given, they replace the folder's) take effect at its next
+        reconcile."""
         folder = self._checked_folder(path)
         parent = self.containing_folder(folder)
+        patterns = None if include is None and exclude is None else tuple(
+            tuple(p.strip() for p in given or () if p.strip()) for given in (include, exclude))
+        if patterns and parent not in (None, folder):
+            raise LibraryError(f"{printable(folder)} is part of library folder {printable(parent)}: give the "
+                               "patterns to that folder (a pattern with a \"/\" matches paths below it)")
         if parent == folder:
+            if patterns:
+                self.store.set_folder_patterns(folder, *patterns)
             return folder, None
         if parent is not None:
             return parent, f"{printable(folder)} is already part of library folder {printable(parent)}"
         inside = [f for f in self.folders() if is_inside(f, folder)]
-        self.store.add_folder(folder, absorbs=inside)
+        self.store.add_folder(folder, absorbs=inside, patterns=patterns)
         note = (f"{printable(folder)} now holds library folder{'s' if len(inside) > 1 else ''} "
                 f"{', '.join(printable(f) for f in inside)}: merged, nothing is embedded again") if inside else None
         return folder, note
 
     def folders(self) -> list[str]:
         return self.store.folders()
+
+    def folder_details(self) -> list[FolderInfo]:
+        """Each library folder with its patterns, item counts and state."""
+        return describe_folders(self.store)
 
     def forget_folder(self, path: str | Path) -> int:
         """Remove a folder from the library (its items and vectors); the files stay on disk."""
@@ -235,6 +252,23 @@ class Library:
             result.reembed = self.bind_model()
             targets = [(root, None if root in under else under) for root, under in by_root.items()]
             return self._reconcile_and_embed(targets, result, _no_progress, embed_progress, should_stop)
+
+    def watch(self, on_change: Callable[[IndexResult], None] = lambda result: None,
+              say: Callable[[str], None] = lambda message: None, should_stop: StopCheck = lambda: False,
+              *, settle: float = 1.0, poll_every: float = 60.0) -> None:
+        """Reconcile every library folder, then follow them until should_stop(), each change handed to
+        `on_change` once settled; `say` gets the watcher's news (core.index.watcher). Runs on the calling
+        thread, which must own this Library; holds the indexing lock only while reconciling."""
+        from core.index.watcher import FolderWatcher
+
+        def reconcile(paths: list[str]) -> bool:
+            try:
+                on_change(self.reconcile(paths, should_stop=should_stop, wait=False))
+            except IndexerBusy:
+                return False
+            return True
+
+        FolderWatcher(self.folders, reconcile, settle=settle, poll_every=poll_every, say=say).run(should_stop)
 
     @contextlib.contextmanager
     def _indexing(self, wait: bool):

@@ -1,3 +1,3 @@
-from core.index.indexer import EmbedReport, Indexer, ScanReport
+from core.index.indexer import Change, EmbedReport, Indexer, ScanReport
 
-__all__ = ["EmbedReport", "Indexer", "ScanReport"]
+__all__ = ["Change", "EmbedReport", "Indexer", "ScanReport"]

@@ -12,10 +12,9 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from core.hashing import file_sha256 as content_hash
-from core.index.scan import FolderError, scan_path
+from core.index.scan import FolderError, FolderRules, scan_path
 from core.kinds import KIND_NAMES, KINDS, SEMANTIC
 from core.media.documents import Document, read_document
 from core.media.extract import ExtractionError
@@ -31,6 +30,17 @@ def _no_progress(done: int, total: int, message: str) -> None:
     pass
 
 
+@dataclass(frozen=True)
+class Change:
+    """One thing a reconcile changed: "+" new, "~" changed, "-" removed, ">" moved (to `to`),
+    "!" cannot be read (`reason`)."""
+
+    op: str
+    path: str
+    to: str | None = None
+    reason: str | None = None
+
+
 @dataclass
 class ScanReport:
     seen: int = 0
@@ -42,6 +52,7 @@ class ScanReport:
     not_checked: int = 0  # items kept as they were, below a folder that could not be listed
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     folder_errors: list[tuple[str, str]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # what this reconcile changed, in order
 
 
 @dataclass
@@ -71,12 +82,13 @@ class Indexer:
         root = os.path.abspath(root)
         tops = [os.path.abspath(p) for p in paths] if paths else [root]
         report = ScanReport()
+        rules = FolderRules(*self.store.folder_patterns(root))
         known: dict[str, MediaItem] = {}
         arrivals: list = []
         for top in tops:
             items = self.store.items_in_folder(root) if top == root else self.store.items_under(top)
             known.update((item.path, item) for item in items)
-            for entry in scan_path(root, top):
+            for entry in scan_path(root, top, rules):
                 self._survey(root, entry, known, arrivals, report, progress)
         # Items below a folder that could not be listed were not seen, not removed: keep them.
         for folder, _ in report.folder_errors:
@@ -105,6 +117,7 @@ class Indexer:
         if entry.error:
             if item is None or item.error != entry.error:
                 self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None, entry.error)
+                report.changes.append(Change("!", entry.path, reason=entry.error))
             report.unreadable.append((entry.path, entry.error))
         elif item is not None and item.size == entry.size and item.mtime == entry.mtime and item.folder == root:
             report.unchanged += 1
@@ -123,6 +136,7 @@ class Indexer:
                 # a new file is read from disk once.
                 self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None)
                 report.new += 1
+                report.changes.append(Change("+", entry.path))
                 continue
             try:
                 digest = content_hash(entry.path)
@@ -130,12 +144,14 @@ class Indexer:
                 error = f"cannot read: {exc.strerror or exc}"
                 self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None, error)
                 report.unreadable.append((entry.path, error))
+                report.changes.append(Change("!", entry.path, reason=error))
                 continue
             moved_from = vanished_by_hash.pop(digest, None) if item is None else None
             if moved_from is not None:
                 self.store.move_item(moved_from.id, entry.path, root, entry.mtime)
                 vanished.pop(moved_from.path, None)
                 report.moved += 1
+                report.changes.append(Change(">", moved_from.path, to=entry.path))
             elif item is not None and item.content_hash == digest and item.status != "failed":
                 # Same bytes, only touched (or adopted from a folder merged into `root`): keep the vector.
                 self.store.move_item(item.id, entry.path, root, entry.mtime)
@@ -144,7 +160,9 @@ class Indexer:
                 self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, digest)
                 report.new += item is None
                 report.changed += item is not None
+                report.changes.append(Change("+" if item is None else "~", entry.path))
         report.removed = self.store.delete_items(item.id for item in vanished.values())
+        report.changes += [Change("-", path) for path in sorted(vanished)]
 
     def _record_folder_problems(self, root: str, top: str, found: list[tuple[str, str]]) -> None:
         """This scan's word on the folders at or below `top`; what earlier scans said elsewhere stands."""

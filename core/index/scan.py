@@ -2,6 +2,8 @@
 
 Files that cannot be used (broken links, FIFOs, permission errors) are reported with a reason
 instead of being skipped silently, so the user can see why something is missing from search.
+What is never the user's media (SKIPPED_BY_DEFAULT), `.trimodal-ignore` names and a library
+folder's own include/exclude patterns (FolderRules) are left out.
 """
 
 from __future__ import annotations
@@ -48,8 +50,52 @@ def _ignore_patterns(folder: str) -> list[str]:
         return []
 
 
+# Never indexed, in any folder: these are not the user's media but litter that systems, tools and
+# downloads leave beside it, and indexing a file that is still being written would index half of
+# it, then index it again when it is done. Hidden names (".DS_Store", ".git", ".cache", editors'
+# ".#swap" files) start with a dot; the rest, compared in lower case (Windows and macOS names keep
+# their case but ignore it): Windows' thumbnail cache and folder settings, Synology's thumbnails,
+# Python's bytecode, cache folders, the Windows recycle bin and the file-system's recovery folder,
+# and partial downloads and temporary files (Firefox ".part", Chrome ".crdownload", Safari
+# ".download", ".tmp", Office's "~$" lock files).
+SKIPPED_BY_DEFAULT = (
+    ".*", "thumbs.db", "ehthumbs.db", "desktop.ini", "@eadir", "__pycache__", "cache", "caches",
+    "$recycle.bin", "system volume information", "lost+found",
+    "*.part", "*.partial", "*.crdownload", "*.download", "*.tmp", "~$*",
+)
+
+
+def skipped_by_default(name: str) -> bool:
+    lowered = name.lower()
+    return any(fnmatch.fnmatchcase(lowered, pattern) for pattern in SKIPPED_BY_DEFAULT)
+
+
+@dataclass(frozen=True)
+class FolderRules:
+    """A library folder's own patterns (`folders add --include/--exclude`). A pattern with a "/"
+    is matched against the path below the library folder, one without against the name. Excluded
+    files and folders are skipped; with include patterns, only files matching one are taken."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @staticmethod
+    def _matches(patterns: tuple[str, ...], relative: str) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+        return any(fnmatch.fnmatchcase(relative if "/" in p else name, p.strip("/")) for p in patterns)
+
+    def takes(self, root: str, path: str, is_folder: bool) -> bool:
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        if self._matches(self.exclude, relative):
+            return False
+        return is_folder or not self.include or self._matches(self.include, relative)
+
+
+NO_RULES = FolderRules()
+
+
 def _skipped(name: str, ignored: list[str]) -> bool:
-    return name.startswith(".") or any(fnmatch.fnmatch(name, pattern) for pattern in ignored)
+    return skipped_by_default(name) or any(fnmatch.fnmatch(name, pattern) for pattern in ignored)
 
 
 def describe_file(path: str) -> ScannedFile | None:
@@ -71,12 +117,14 @@ def describe_file(path: str) -> ScannedFile | None:
     return ScannedFile(path, kind, info.st_size, info.st_mtime)
 
 
-def scan_folder(root: str) -> Iterator[ScannedFile | FolderError]:
-    """Yield a ScannedFile for each supported file under root and a FolderError for each
-    sub-folder that could not be listed. Hidden files and folders, and names listed in a
-    folder's `.trimodal-ignore`, are skipped; directory symlinks are not followed (they can
-    form loops)."""
-    stack = [root]
+def scan_folder(folder: str, rules: FolderRules = NO_RULES, root: str | None = None,
+                ) -> Iterator[ScannedFile | FolderError]:
+    """Yield a ScannedFile for each supported file under `folder` (in library folder `root`,
+    by default itself) and a FolderError for each sub-folder that could not be listed. Names
+    skipped by default, names listed in a folder's `.trimodal-ignore` and what `rules` leave out
+    are skipped; directory symlinks are not followed (they can form loops)."""
+    root = folder if root is None else root
+    stack = [folder]
     while stack:
         folder = stack.pop()
         try:
@@ -90,25 +138,28 @@ def scan_folder(root: str) -> Iterator[ScannedFile | FolderError]:
             if _skipped(entry.name, ignored):
                 continue
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    subfolders.append(entry.path)
-                    continue
+                is_folder = entry.is_dir(follow_symlinks=False)
             except OSError:
-                pass
+                is_folder = False
+            if not rules.takes(root, entry.path, is_folder):
+                continue
+            if is_folder:
+                subfolders.append(entry.path)
+                continue
             described = describe_file(entry.path)
             if described is not None:
                 yield described
         stack.extend(reversed(subfolders))
 
 
-def scan_path(root: str, path: str) -> Iterator[ScannedFile | FolderError]:
+def scan_path(root: str, path: str, rules: FolderRules = NO_RULES) -> Iterator[ScannedFile | FolderError]:
     """What is at `path` below library folder `root` now: a sub-folder is walked, a file is
     described, and a path that is gone (or skipped by the ignore rules) yields nothing. A
     path inside a folder that cannot be listed yields that folder's error: its items are kept."""
     relative = os.path.relpath(path, root).split(os.sep)
     folder = root
     for name in relative[:-1] if relative != ["."] else []:
-        if _skipped(name, _ignore_patterns(folder)):
+        if _skipped(name, _ignore_patterns(folder)) or not rules.takes(root, os.path.join(folder, name), True):
             return
         folder = os.path.join(folder, name)
     if path != root and _skipped(os.path.basename(path), _ignore_patterns(os.path.dirname(path))):
@@ -118,8 +169,9 @@ def scan_path(root: str, path: str) -> Iterator[ScannedFile | FolderError]:
         yield FolderError(parent, "cannot list folder: Permission denied")
         return
     if os.path.isdir(path) and not os.path.islink(path):
-        yield from scan_folder(path)
+        if path == root or rules.takes(root, path, True):
+            yield from scan_folder(path, rules, root)
         return
-    described = describe_file(path) if os.path.lexists(path) else None
+    described = describe_file(path) if os.path.lexists(path) and rules.takes(root, path, False) else None
     if described is not None:
         yield described

@@ -150,7 +150,18 @@ def _v3_channels(conn) -> None:
     )
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels)
+def _v4_folder_patterns(conn) -> None:
+    """Per-folder include and exclude patterns (shell patterns, one per line; empty: none)."""
+    _execute_each(
+        conn,
+        """
+        ALTER TABLE folders ADD COLUMN include_patterns TEXT NOT NULL DEFAULT '';
+        ALTER TABLE folders ADD COLUMN exclude_patterns TEXT NOT NULL DEFAULT ''
+        """
+    )
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels, _v4_folder_patterns)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

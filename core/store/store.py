@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.store.driver import get_driver
+from core.store.folders import FolderSettings
 from core.store.pathcodec import from_db, printable, to_db
 from core.store.schema import SCHEMA_VERSION, migrate, schema_version
 from core.store.vectors import VectorChannels
@@ -68,7 +69,7 @@ class ReadOnlyLibrary(RuntimeError):
     """The database can only be read (read-only file, folder or file system) and this needs to write."""
 
 
-class LibraryStore(VectorChannels):
+class LibraryStore(FolderSettings, VectorChannels):
     def __init__(self, path: str | Path, *, read_only: bool = False):
         """`read_only` opens an existing database without ever writing to it (no migration, no
         journal change), for reading a library on read-only media; writing then raises."""
@@ -158,13 +159,16 @@ class LibraryStore(VectorChannels):
         return binding.model_id if binding else None
 
     # -- folders ------------------------------------------------------------------------------
-    def add_folder(self, path: str, absorbs: Sequence[str] = ()) -> bool:
+    def add_folder(self, path: str, absorbs: Sequence[str] = (), patterns=None) -> bool:
         """Add a library folder. `absorbs` are library folders inside it: their items move to the
-        new folder (keeping their vectors) and they stop being folders of their own."""
+        new folder (keeping their vectors) and they stop being folders of their own. `patterns`:
+        (include, exclude), set in the same transaction."""
         with self.transaction():
             cursor = self.conn.execute(
                 "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)", (to_db(path), time.time())
             )
+            if patterns is not None:
+                self.set_folder_patterns(path, *patterns)
             for child in absorbs:
                 self._set_vector_folder([item.id for item in self.items_in_folder(child)], path)
                 self.conn.execute("UPDATE items SET folder = ? WHERE folder = ?", (to_db(path), to_db(child)))
