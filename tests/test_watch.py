@@ -108,6 +108,10 @@ def test_a_new_file_shows_up_in_search(watched):
     shutil.copy(DEMO / "photos" / "flower.jpg", new)
     visible_within_deadline("create", lambda: found(library, new))
     assert any(c.op == "+" and c.path == str(new) for c in watching.changes)
+    # Reading the files to embed them is no change: nothing more is reconciled.
+    reconciles = watching.reconciles
+    time.sleep(SETTLE + 1.5)
+    assert watching.reconciles == reconciles
 
 
 def test_an_edited_note_is_embedded_again(watched):
@@ -251,6 +255,30 @@ def test_the_watch_limit_falls_back_to_a_periodic_reconcile(tmp_path, embedder, 
             print(f"\nperiodic reconcile (every 1 s): visible after {latency:.2f} s")
         finally:
             watching.close()
+
+
+def test_changes_wait_while_another_indexer_holds_the_library(watched):
+    folder, library, watching = watched
+    new = folder / "photos" / "flower.jpg"
+    with library.indexing_lock():  # as another `index` process would
+        shutil.copy(DEMO / "photos" / "flower.jpg", new)
+        wait_until(lambda: any("another process is indexing" in m for m in watching.messages), SETTLE + 3,
+                   "the watcher saying it waits")
+        assert not found(library, new)
+    wait_until(lambda: found(library, new), 2.0 + WITHIN, "the change, once the library is free")
+
+
+def test_a_sub_folder_beyond_the_limit_falls_back_too(watched):
+    """Once the limit is reached, watchdog only logs each new sub-folder it cannot watch (what it
+    logs is sent here as it would be): that folder's library folder is then checked periodically."""
+    import logging
+
+    folder, library, watching = watched
+    sub = folder / "photos" / "2024"
+    sub.mkdir()
+    logging.getLogger("watchdog.observers.inotify").warning(
+        "Unable to watch %r: %s", os.fsencode(sub), OSError(errno.ENOSPC, "inotify watch limit reached"))
+    wait_until(lambda: any("limit on watched folders" in m for m in watching.messages), 5, "the fall-back")
 
 
 def test_an_unplugged_folder_keeps_its_items_and_is_watched_again_when_back(watched, tmp_path):

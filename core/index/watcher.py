@@ -52,6 +52,9 @@ class _Handler(FileSystemEventHandler):
         self.events.put((paths, event.is_directory))
 
 
+_LIMIT = "limit"  # in the queue instead of paths: the sub-folder that could not be watched follows
+
+
 class _LimitReached(logging.Handler):
     """watchdog logs (and otherwise ignores) a sub-folder it cannot watch once the limit is hit."""
 
@@ -61,7 +64,7 @@ class _LimitReached(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if str(record.msg).startswith("Unable to watch") and record.args:
-            self.events.put(("limit", os.fsdecode(record.args[0])))
+            self.events.put((_LIMIT, os.fsdecode(record.args[0])))
 
 
 def _worth_reconciling(path: str, is_folder: bool) -> bool:
@@ -82,6 +85,7 @@ class FolderWatcher:
         self.watched: dict[str, object] = {}  # root → watchdog's watch
         self.polled: dict[str, float] = {}  # root that cannot be watched → when it was last reconciled
         self.missing: set[str] = set()
+        self.waiting = False  # for another process to finish indexing
         self.observer = None
 
     # -- the loop -----------------------------------------------------------------------------
@@ -101,12 +105,21 @@ class FolderWatcher:
                 self._drain(tick)
                 self._poll_unwatched()
                 ready = self._settled()
-                if ready and not should_stop() and not self.reconcile(ready):
-                    self._postpone(ready)
+                if ready and not should_stop():
+                    self._reconcile(ready)
         finally:
             logging.getLogger("watchdog.observers.inotify").removeHandler(limit_log)
             self.observer.stop()
             self.observer.join(timeout=5)
+
+    def _reconcile(self, paths: list[str]) -> None:
+        if self.reconcile(paths):
+            self.waiting = False
+            return
+        if not self.waiting:
+            self.say("another process is indexing this library: the changes wait until it is done")
+            self.waiting = True
+        self._postpone(paths)
 
     def _drain(self, tick: float) -> None:
         try:
@@ -121,8 +134,9 @@ class FolderWatcher:
                 return
 
     def _note(self, paths, is_folder) -> None:
-        if paths == "limit":  # watchdog could not watch the sub-folder `is_folder`
-            self._fall_back(next((r for r in self.watched if is_folder == r or is_inside(is_folder, r)), None))
+        if paths == _LIMIT:
+            unwatched = is_folder
+            self._fall_back(next((r for r in self.watched if unwatched == r or is_inside(unwatched, r)), None))
             return
         now = time.monotonic()
         for path in paths:
