@@ -109,17 +109,6 @@ def cmd_index(args) -> int:
     return EXIT_OK
 
 
-def cmd_forget(args) -> int:
-    with _open_library(args) as library:
-        try:
-            forgotten = library.forget_folder(args.path)
-        except LibraryError as exc:
-            _err(f"error: {exc}")
-            return EXIT_ERROR
-    print(f"forgot {forgotten} items from {printable(args.path)}; the files themselves were not touched")
-    return EXIT_OK
-
-
 # -- search -----------------------------------------------------------------------------------
 def _parse_kinds(values: list[str] | None) -> tuple[str, ...]:
     if not values:
@@ -307,9 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="if another indexer is working on this library, wait for it instead of stopping")
     index.set_defaults(func=cmd_index)
 
-    forget = commands.add_parser("forget", help="remove a folder from the library (files stay on disk)")
+    forget = commands.add_parser("forget", help="remove a folder from the library (files stay on disk); "
+                                 "the same as `folders remove`")
     forget.add_argument("path", metavar="PATH")
-    forget.set_defaults(func=cmd_forget)
+    forget.set_defaults(func=cli_folders.cmd_folders_remove)
     cli_folders.add_commands(commands)  # folders add|remove|list, watch
 
     search = commands.add_parser(
