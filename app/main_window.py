@@ -1,22 +1,23 @@
-"""The main window: a search box, a kind filter, a result list with thumbnails, and library status."""
+"""The main window: a search field (the query grammar, typed, dropped or pasted), filters for kind,
+date and folder, the results grid, the library dialog, and status while indexing and watching."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QMetaObject, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QIcon, QImageReader, QPainter, QPixmap
+from PySide6.QtCore import QDate, QEvent, QMetaObject, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QDateEdit,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -27,32 +28,64 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.workers import IndexWorker, SearchRequest, SearchWorker, start_in_thread
+from app.library_dialog import LibraryDialog
+from app.results import ResultsModel, ResultsView
+from app.thumbnails import cache_dir
+from app.workers import IndexWorker, SearchRequest, SearchWorker, WatchWorker, start_in_thread
 from core.kinds import KIND_NAMES, KINDS, kind_of
 from core.library import VERSION, can_search_by, printable
 
 KIND_FILTERS = [("Everything", KIND_NAMES)] + [(kind.plural, (kind.name,)) for kind in KINDS.values()]
-THUMBNAIL = QSize(72, 72)
+NO_DATE = QDate(1900, 1, 1)  # a date edit at this value shows "any"
 # Calibrated score (standard deviations above the kind's typical similarity) below which a hit is
 # a weak match, hidden unless the user asks for weak matches.
 STRONG_MATCH = 1.0
+
+
+def _date_edit(empty_text: str) -> QDateEdit:
+    edit = QDateEdit()
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("yyyy-MM-dd")
+    edit.setMinimumDate(NO_DATE)
+    edit.setSpecialValueText(empty_text)
+    edit.setDate(NO_DATE)
+    return edit
+
+
+class _PasteFilter(QObject):
+    """Ctrl+V in the search field or the grid: an image or a file on the clipboard searches by it."""
+
+    def __init__(self, window: "MainWindow"):
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.KeyPress and event.matches(QKeySequence.StandardKey.Paste):
+            return self.window.paste_query()
+        return False
 
 
 class MainWindow(QMainWindow):
     search_requested = Signal(object)
     index_requested = Signal(list)
     status_requested = Signal()
+    details_requested = Signal()
+    forget_requested = Signal(str)
+    exclude_requested = Signal(str, list)
+    watch_requested = Signal()
 
-    def __init__(self, db_path: str, embedder):
+    def __init__(self, db_path: str, embedder, watch: bool = True):
         super().__init__()
         self.setWindowTitle("Trimodal-Bind")
-        self.resize(900, 640)
+        self.resize(980, 680)
         self.setAcceptDrops(True)
         self._embedder = embedder
         self._request_id = 0
         self._file_query = ""
         self._indexing = False
-        self._result_paths: list[str] = []
+        self._watch_wanted = watch
+        self._watching = False
+        self.library_dialog: LibraryDialog | None = None
 
         self._build_actions()
         self._build_widgets()
@@ -61,26 +94,36 @@ class MainWindow(QMainWindow):
         self._debounce.timeout.connect(self.run_search)
         self.search_box.textEdited.connect(lambda _text: self._debounce.start())
         self.status_requested.emit()
+        self.details_requested.emit()
 
     # -- construction -------------------------------------------------------------------------
     def _build_actions(self) -> None:
         toolbar = self.addToolBar("Library")
         toolbar.setMovable(False)
+        self.library_action = QAction("Library…", self)
+        self.library_action.triggered.connect(self.show_library)
         self.add_folder_action = QAction("Add folder…", self)
         self.add_folder_action.triggered.connect(self.choose_folder)
         self.reindex_action = QAction("Re-scan library", self)
         self.reindex_action.triggered.connect(lambda: self.start_index([]))
         self.about_action = QAction("About", self)
         self.about_action.triggered.connect(self.show_about)
-        for action in (self.add_folder_action, self.reindex_action, self.about_action):
+        for action in (self.library_action, self.add_folder_action, self.reindex_action, self.about_action):
             toolbar.addAction(action)
+        menu = self.menuBar().addMenu("&Library")
+        for action in (self.library_action, self.add_folder_action, self.reindex_action):
+            menu.addAction(action)
+        self.menuBar().addMenu("&Help").addAction(self.about_action)
 
     def _build_widgets(self) -> None:
         central = QWidget(self)
         layout = QVBoxLayout(central)
         row = QHBoxLayout()
-        self.search_box = QLineEdit(placeholderText="Search photos, recordings and notes — or drop a file here")
+        self.search_box = QLineEdit(placeholderText="Search photos, recordings and notes, "
+                                                    "or a sum: \"beach\" + sunset.jpg - people")
         self.search_box.setClearButtonEnabled(True)
+        self.search_box.setToolTip("Words, or a sum: \"beach\" + sunset.jpg - people (a file by its path; "
+                                   "2:word weighs a term double). Drop a file or paste an image to search by it.")
         self.search_box.returnPressed.connect(self.run_search)
         self.kind_filter = QComboBox()
         for label, _kinds in KIND_FILTERS:
@@ -89,31 +132,55 @@ class MainWindow(QMainWindow):
         self.weak_matches = QCheckBox("Weak matches")
         self.weak_matches.setToolTip("Also show results that are only loosely related")
         self.weak_matches.toggled.connect(lambda _on: self.run_search())
-        self.search_button = QPushButton("Search")
-        self.search_button.clicked.connect(self.run_search)
         row.addWidget(self.search_box, 1)
         row.addWidget(self.kind_filter)
         row.addWidget(self.weak_matches)
-        row.addWidget(self.search_button)
         layout.addLayout(row)
 
+        filters = QHBoxLayout()
+        self.after_edit = _date_edit("any date")
+        self.before_edit = _date_edit("any date")
+        self.folder_filter = QComboBox()
+        self.folder_filter.addItem("All folders", None)
+        self.folder_filter.setMinimumContentsLength(24)
+        self.folder_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        for widget in (self.after_edit, self.before_edit):
+            widget.dateChanged.connect(lambda _d: self.run_search())
+        self.folder_filter.currentIndexChanged.connect(lambda _i: self.run_search())
+        for widget in (QLabel("From"), self.after_edit, QLabel("to"), self.before_edit, QLabel("in"),
+                       self.folder_filter):
+            filters.addWidget(widget)
+        filters.addStretch(1)
+        layout.addLayout(filters)
+
+        self.query_error = QLabel("")
+        self.query_error.setStyleSheet("color: #b3261e; font-family: monospace;")
+        self.query_error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.query_error.setVisible(False)
+        layout.addWidget(self.query_error)
         self.query_label = QLabel("")
         self.query_label.setVisible(False)
         layout.addWidget(self.query_label)
 
-        self.results = QListWidget()
-        self.results.setIconSize(THUMBNAIL)
-        self.results.setUniformItemSizes(True)
-        self.results.setAlternatingRowColors(True)
-        self.results.itemActivated.connect(self.open_result)
-        self.results.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        style = self.style()
+        self._kind_icons = {
+            "image": style.standardIcon(QStyle.StandardPixmap.SP_FileIcon),
+            "audio": style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume),
+            "text": style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView),
+        }
+        self.model = ResultsModel(self)
+        self.results = ResultsView(self.model, self._kind_icons)
+        self.results.activated.connect(self.open_result)
         self.results.customContextMenuRequested.connect(self.show_result_menu)
         layout.addWidget(self.results, 1)
 
-        self.message = QLabel("Type what you are looking for, then press Enter.")
+        self.message = QLabel("Type what you are looking for.")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         self.setCentralWidget(central)
+        paste = _PasteFilter(self)
+        self.search_box.installEventFilter(paste)
+        self.results.installEventFilter(paste)
 
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
@@ -126,33 +193,45 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.stop_button)
 
-        style = self.style()
-        self._kind_icons = {
-            "image": style.standardIcon(QStyle.StandardPixmap.SP_FileIcon),
-            "audio": style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume),
-            "text": style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView),
-        }
-
     def _start_workers(self, db_path: str, embedder) -> None:
         self.search_worker = SearchWorker(db_path, embedder)
         self.index_worker = IndexWorker(db_path, embedder)
+        self.watch_worker = WatchWorker(db_path, embedder)
         self._threads = [
             start_in_thread(self.search_worker, "search"),
             start_in_thread(self.index_worker, "index"),
+            start_in_thread(self.watch_worker, "watch"),
         ]
         self.search_requested.connect(self.search_worker.run_query)
         self.status_requested.connect(self.search_worker.refresh_status)
+        self.details_requested.connect(self.search_worker.refresh_details)
         self.index_requested.connect(self.index_worker.run_index)
+        self.forget_requested.connect(self.index_worker.forget_folder)
+        self.exclude_requested.connect(self.index_worker.set_exclude)
+        self.watch_requested.connect(self.watch_worker.run_watch)
         self.search_worker.results.connect(self.show_results)
         self.search_worker.failed.connect(self.show_search_error)
+        self.search_worker.query_error.connect(self.show_query_error)
         self.search_worker.status.connect(self.show_status)
+        self.search_worker.details.connect(self.show_details)
         self.index_worker.progress.connect(self.show_progress)
         self.index_worker.finished.connect(self.index_finished)
         self.index_worker.failed.connect(self.index_failed)
+        self.index_worker.changed.connect(self.library_changed)
+        self.watch_worker.change.connect(self.show_changes)
+        # bound methods, never lambdas: a lambda would run in the worker's thread, not the window's
+        self.watch_worker.said.connect(self.show_watch_news)
+        self.watch_worker.progress.connect(self.show_watch_progress)
 
     # -- search -------------------------------------------------------------------------------
     def selected_kinds(self) -> tuple[str, ...]:
         return KIND_FILTERS[self.kind_filter.currentIndex()][1]
+
+    def _filters(self) -> dict:
+        def day(edit: QDateEdit) -> str | None:
+            return None if edit.date() == NO_DATE else edit.date().toString("yyyy-MM-dd")
+        return {"after": day(self.after_edit), "before": day(self.before_edit),
+                "folder": self.folder_filter.currentData()}
 
     def run_search(self) -> None:
         text = self.search_box.text().strip()
@@ -160,13 +239,15 @@ class MainWindow(QMainWindow):
             self._file_query = ""
             self.query_label.setVisible(False)
         if not text and not self._file_query:
-            self.results.clear()
+            self._request_id += 1  # an answer still on its way is for a query no longer there
+            self.query_error.setVisible(False)
+            self.model.set_hits([])
+            self.message.setText("Type what you are looking for.")
             return
         self._request_id += 1
         self.message.setText("Searching…")
-        self.search_requested.emit(
-            SearchRequest(self._request_id, text=text, file=self._file_query, kinds=self.selected_kinds())
-        )
+        self.search_requested.emit(SearchRequest(self._request_id, text=text, file=self._file_query,
+                                                 kinds=self.selected_kinds(), **self._filters()))
 
     def search_by_file(self, path: str) -> None:
         self._file_query = path
@@ -175,82 +256,77 @@ class MainWindow(QMainWindow):
         self.query_label.setVisible(True)
         self.run_search()
 
+    def paste_query(self) -> bool:
+        """Search by what is on the clipboard when it is an image or a file; False leaves text to the field."""
+        mime = QApplication.clipboard().mimeData()
+        if mime is None:
+            return False
+        paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        text = mime.text().strip() if mime.hasText() else ""
+        if not paths and text.startswith("file://"):
+            paths = [QUrl(text.splitlines()[0]).toLocalFile()]
+        elif not paths and text and "\n" not in text and os.path.isfile(os.path.expanduser(text)):
+            paths = [os.path.expanduser(text)]
+        if paths and kind_of(paths[0]):
+            self.search_by_file(paths[0])
+            return True
+        if mime.hasImage():
+            image = mime.imageData()
+            if isinstance(image, QImage) and not image.isNull():
+                self.search_by_file(self._save_pasted(image))
+                return True
+        return False
+
+    @staticmethod
+    def _save_pasted(image: QImage) -> str:
+        folder = cache_dir() / "pasted"
+        folder.mkdir(parents=True, exist_ok=True)
+        tag = hashlib.sha1(bytes(image.constBits())[:1 << 20]).hexdigest()[:12]
+        path = folder / f"pasted-{image.width()}x{image.height()}-{tag}.png"
+        image.save(str(path), "PNG")
+        return str(path)
+
     def show_results(self, request_id: int, hits: list) -> None:
         if request_id != self._request_id:
             return  # an older query finished after a newer one was sent
-        self.results.clear()
-        self._result_paths = []  # the real names; Qt strings cannot hold bytes that are not UTF-8
+        self.query_error.setVisible(False)
         weak = [hit for hit in hits if hit.score < STRONG_MATCH]
         if not self.weak_matches.isChecked():
             hits = [hit for hit in hits if hit.score >= STRONG_MATCH]
-        for hit in hits:
-            item = QListWidgetItem(self._icon_for(hit.item.kind, hit.item.path), self._describe(hit))
-            item.setData(Qt.ItemDataRole.UserRole, len(self._result_paths))
-            self._result_paths.append(hit.item.path)
-            item.setToolTip(printable(hit.item.path))
-            item.setSizeHint(QSize(0, THUMBNAIL.height() + 8))
-            self.results.addItem(item)
+        self.model.set_hits(hits)
         if hits:
-            message = f"{len(hits)} results"
-        else:
-            message = "No results. Try other words, or add more folders."
+            self.results.scrollToTop()
+        message = f"{len(hits)} results" if hits else "No results. Try other words, or add more folders."
         if weak and not self.weak_matches.isChecked():
             message += f" ({len(weak)} weak matches hidden: tick “Weak matches” to see them)"
         self.message.setText(message)
+
+    def show_query_error(self, request_id: int, message: str) -> None:
+        if request_id != self._request_id:
+            return
+        self.query_error.setText(message)
+        self.query_error.setVisible(True)
+        self.message.setText("The query has a problem (above); the results are from before.")
 
     def show_search_error(self, request_id: int, message: str) -> None:
         if request_id in (self._request_id, -1):
             self.message.setText(message)
 
-    def _describe(self, hit) -> str:
-        item = hit.item
-        details = [KINDS[item.kind].label]
-        if item.width and item.height:
-            details.append(f"{item.width}×{item.height}")
-        if item.duration:
-            details.append(f"{item.duration:.1f} s")
-        details.append(f"match {hit.relevance:.0%}")
-        third_line = printable(os.path.dirname(item.path))
-        if item.kind == "text" and item.extracted_text:
-            third_line = " ".join(item.extracted_text.split())[:110]
-        return f"{printable(Path(item.path).name)}\n{' · '.join(details)}\n{third_line}"
+    def _path_of(self, index) -> str:
+        return self.results.path_at(index)
 
-    def _icon_for(self, kind: str, path: str) -> QIcon:
-        if kind == "image":
-            reader = QImageReader(path)
-            reader.setAutoTransform(True)
-            size = reader.size()
-            if size.isValid():
-                reader.setScaledSize(size.scaled(THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio))
-            image = reader.read()
-            if not image.isNull():
-                return QIcon(self._centred(QPixmap.fromImage(image)))
-        return self._kind_icons[kind]
-
-    @staticmethod
-    def _centred(pixmap: QPixmap) -> QPixmap:
-        """Pad to the thumbnail square so every row's text starts at the same place."""
-        canvas = QPixmap(THUMBNAIL)
-        canvas.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(canvas)
-        painter.drawPixmap((THUMBNAIL.width() - pixmap.width()) // 2,
-                           (THUMBNAIL.height() - pixmap.height()) // 2, pixmap)
-        painter.end()
-        return canvas
-
-    def _path_of(self, item: QListWidgetItem) -> str:
-        return self._result_paths[item.data(Qt.ItemDataRole.UserRole)]
-
-    def open_result(self, item: QListWidgetItem) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(self._path_of(item)))
+    def open_result(self, index) -> None:
+        path = self._path_of(index)
+        if path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     def show_result_menu(self, position) -> None:
-        item = self.results.itemAt(position)
-        if item is None:
+        index = self.results.indexAt(position)
+        if not index.isValid():
             return
-        path = self._path_of(item)
+        path = self._path_of(index)
         menu = QMenu(self)
-        menu.addAction("Open", lambda: self.open_result(item))
+        menu.addAction("Open", lambda: self.open_result(index))
         menu.addAction("Show in folder",
                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
         more = menu.addAction("More like this", lambda: self.search_by_file(path))
@@ -290,6 +366,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Stopping after the current batch…")
 
     def show_progress(self, phase: str, done: int, total: int, path: str) -> None:
+        self.progress.setVisible(True)
         self.progress.setRange(0, total)  # total 0 shows a busy bar while the count is unknown
         self.progress.setValue(done)
         self.progress.setFormat(f"{phase} %v/%m" if total else phase)
@@ -302,22 +379,84 @@ class MainWindow(QMainWindow):
         self.add_folder_action.setEnabled(True)
         self.reindex_action.setEnabled(True)
         self.status_requested.emit()
+        self.details_requested.emit()
 
     def index_finished(self, result) -> None:
         self._index_done()
+        self.start_watching()
         report = result.embedding
         failed = len(report.failed) + sum(len(scan.unreadable) for scan in result.scans.values())
         note = "stopped; the rest resumes next time. " if report.stopped else ""
         self.statusBar().showMessage(
             f"Indexing {note}done: {report.embedded} embedded, {report.metadata_only} without a vector, "
-            f"{failed} could not be read (see About → library status)", 10000
+            f"{failed} could not be read (see Library…)", 10000
         )
         if self.search_box.text().strip() or self._file_query:
             self.run_search()
 
     def index_failed(self, message: str) -> None:
         self._index_done()
-        QMessageBox.warning(self, "Indexing failed", message)
+        QMessageBox.warning(self, "Library", message)
+
+    def library_changed(self, line: str) -> None:
+        self.statusBar().showMessage(line, 8000)
+        self.status_requested.emit()
+        self.details_requested.emit()
+        self.run_search()
+
+    # -- watching -----------------------------------------------------------------------------
+    def start_watching(self) -> None:
+        """After the start-up reconcile: follow the library folders in the watch worker's thread."""
+        if self._watch_wanted and not self._watching and self._threads:
+            self._watching = True
+            self.watch_requested.emit()
+
+    def show_watch_news(self, line: str) -> None:
+        self.statusBar().showMessage(line, 8000)
+
+    def show_watch_progress(self, done: int, total: int, path: str) -> None:
+        self.show_progress("Indexing", done, total, path)
+
+    def show_changes(self, lines: list) -> None:
+        self.progress.setVisible(self._indexing)
+        if not lines:
+            return
+        shown = lines[-1] if len(lines) == 1 else f"{lines[-1]} (and {len(lines) - 1} more changes)"
+        self.statusBar().showMessage(shown, 8000)
+        self.status_requested.emit()
+        self.details_requested.emit()
+        if self.search_box.text().strip() or self._file_query:
+            self.run_search()
+
+    # -- the library dialog -------------------------------------------------------------------
+    def show_library(self) -> LibraryDialog:
+        if self.library_dialog is None:
+            dialog = LibraryDialog(self)
+            dialog.add_requested.connect(lambda folder: self.start_index([folder]))
+            dialog.remove_requested.connect(self.forget_requested)
+            dialog.exclude_requested.connect(self.exclude_requested)
+            dialog.refresh_requested.connect(self.details_requested)
+            self.library_dialog = dialog
+        self.details_requested.emit()
+        self.library_dialog.show()
+        self.library_dialog.raise_()
+        return self.library_dialog
+
+    def show_details(self, folders: list, status: dict) -> None:
+        if self.library_dialog is not None:
+            self.library_dialog.show_details(folders, status)
+        chosen = self.folder_filter.currentData()
+        self.folder_filter.blockSignals(True)
+        self.folder_filter.clear()
+        self.folder_filter.addItem("All folders", None)
+        for info in folders:
+            self.folder_filter.addItem(printable(os.path.basename(info.path) or info.path), info.path)
+            self.folder_filter.setItemData(self.folder_filter.count() - 1, printable(info.path),
+                                           Qt.ItemDataRole.ToolTipRole)
+        self.folder_filter.setCurrentIndex(max(0, self.folder_filter.findData(chosen)))
+        self.folder_filter.blockSignals(False)
+        if chosen is not None and self.folder_filter.currentData() != chosen:
+            self.run_search()  # the folder filtered on is gone
 
     def show_status(self, status: dict) -> None:
         self._last_status = status
@@ -334,8 +473,6 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         status = getattr(self, "_last_status", None) or {}
-        failed = status.get("failed", [])
-        problems = "".join(f"<li>{printable(Path(p).name)}: {e}</li>" for p, e in failed[:20])
         QMessageBox.about(
             self,
             "About Trimodal-Bind",
@@ -348,7 +485,7 @@ class MainWindow(QMainWindow):
             "faster-whisper (MIT) with Silero VAD (MIT). Our heads were trained on Art4Apps, Tux "
             "Paint, OpenClipart, OpenMoji and free sound collections. "
             "See resources/model/MODEL_CARD.md.</p>"
-            + (f"<p>Files that could not be read:</p><ul>{problems}</ul>" if problems else ""),
+            "<p>Files that could not be read are listed in Library….</p>",
         )
 
     # -- shutdown -----------------------------------------------------------------------------
@@ -362,7 +499,9 @@ class MainWindow(QMainWindow):
         if not self._threads:
             return
         self.index_worker.request_stop()
-        for worker in (self.search_worker, self.index_worker):
+        self.watch_worker.request_stop()
+        self.model.loader.wait(5000)
+        for worker in (self.search_worker, self.index_worker, self.watch_worker):
             QMetaObject.invokeMethod(worker, "shutdown", Qt.ConnectionType.BlockingQueuedConnection)
         for thread in self._threads:
             thread.quit()

@@ -3,13 +3,16 @@ talks to the GUI only through signals: no widget is ever touched from a worker t
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core.kinds import KIND_NAMES
-from core.library import Library, QueryError, database_errors, explain_database_error
+from core.library import (
+    IndexResult, Library, LibraryError, QueryError, database_errors, explain_database_error, printable,
+)
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,10 @@ class SearchRequest:
     text: str = ""
     file: str = ""
     kinds: tuple[str, ...] = KIND_NAMES
-    limit: int = 50
+    limit: int = 60
+    after: str | None = None  # ISO dates, both days included
+    before: str | None = None
+    folder: str | None = None
 
 
 class _LibraryWorker(QObject):
@@ -46,21 +52,33 @@ class SearchWorker(_LibraryWorker):
     failed = Signal(int, str)
     status = Signal(dict)
 
+    query_error = Signal(int, str)  # request id, what is wrong with the expression (shown inline)
+    details = Signal(list, dict)  # [FolderInfo], status()
+
     @Slot(object)
     def run_query(self, request: SearchRequest) -> None:
+        filters = {"after": request.after, "before": request.before, "folder": request.folder}
         try:
             library = self.library()
             if request.file:
-                hits = library.search_file(request.file, kinds=request.kinds, limit=request.limit)
-            else:
-                hits = library.search_text(request.text, kinds=request.kinds, limit=request.limit)
+                hits = library.search_like(request.file, kinds=request.kinds, limit=request.limit, **filters)
+            else:  # the query grammar: "beach" + sunset.jpg - people
+                hits = library.search(request.text, kinds=request.kinds, limit=request.limit, **filters)
         except QueryError as exc:
-            self.failed.emit(request.request_id, str(exc))
+            self.query_error.emit(request.request_id, str(exc))
             return
         except Exception as exc:  # a worker must report, never die silently
             self.failed.emit(request.request_id, f"search failed: {exc}")
             return
         self.results.emit(request.request_id, hits)
+
+    @Slot()
+    def refresh_details(self) -> None:
+        try:
+            library = self.library()
+            self.details.emit(library.folder_details(), library.status())
+        except Exception as exc:
+            self.failed.emit(-1, f"cannot read the library: {exc}")
 
     @Slot()
     def refresh_status(self) -> None:
@@ -74,6 +92,7 @@ class IndexWorker(_LibraryWorker):
     progress = Signal(str, int, int, str)  # phase, done, total, current path
     finished = Signal(object)  # IndexResult
     failed = Signal(str)
+    changed = Signal(str)  # a line for the status bar after a folder was removed or its patterns edited
 
     def __init__(self, db_path: str, embedder):
         super().__init__(db_path, embedder)
@@ -92,6 +111,7 @@ class IndexWorker(_LibraryWorker):
                 scan_progress=lambda done, total, path: self.progress.emit("Scanning", done, total, path),
                 embed_progress=lambda done, total, path: self.progress.emit("Embedding", done, total, path),
                 should_stop=self._stop.is_set,
+                wait=True,  # the watcher may be reconciling: wait for it rather than fail
             )
         except database_errors() as exc:
             self.failed.emit(explain_database_error(exc, self._db_path))
@@ -100,6 +120,80 @@ class IndexWorker(_LibraryWorker):
             self.failed.emit(str(exc))
             return
         self.finished.emit(result)
+
+
+    @Slot(str)
+    def forget_folder(self, path: str) -> None:
+        try:
+            removed = self.library().forget_folder(path)
+        except (LibraryError, *database_errors()) as exc:
+            self.failed.emit(str(exc))
+            return
+        self.changed.emit(f"Removed {printable(path)} from the library ({removed} items); the files stay on disk")
+
+    @Slot(str, list)
+    def set_exclude(self, path: str, exclude: list) -> None:
+        """New exclude patterns for a library folder (its include patterns kept), applied at once."""
+        try:
+            library = self.library()
+            include = next((list(d.include) for d in library.folder_details() if d.path == path), [])
+            library.add_folder(path, include=include, exclude=exclude)
+        except (LibraryError, *database_errors()) as exc:
+            self.failed.emit(str(exc))
+            return
+        self.changed.emit(f"Exclude patterns of {printable(path)} saved; re-scanning it")
+        self.run_index([path])
+
+
+def change_lines(library: Library, result: IndexResult) -> list[str]:
+    """One short line per change a reconcile made (what `main.py watch` prints)."""
+    def shown(path: str) -> str:
+        root = library.containing_folder(path)
+        return printable(os.path.relpath(path, root) if root else path)
+
+    words = {"+": "added", "~": "changed", "-": "removed"}
+    lines = []
+    for scan in result.scans.values():
+        for change in scan.changes:
+            if change.op == ">":
+                lines.append(f"moved {shown(change.path)} → {shown(change.to)}")
+            elif change.op == "!":
+                lines.append(f"cannot read {shown(change.path)}: {change.reason}")
+            else:
+                lines.append(f"{words.get(change.op, change.op)} {shown(change.path)}")
+    lines += [f"cannot index {shown(path)}: {reason}" for path, reason in
+              (result.embedding.failed if result.embedding else [])]
+    return lines
+
+
+class WatchWorker(_LibraryWorker):
+    """Follows the library folders (Library.watch) until asked to stop; runs in its own thread,
+    which it keeps busy, so the GUI calls only request_stop() on it."""
+    change = Signal(list)  # [line]
+    said = Signal(str)  # the watcher's news
+    progress = Signal(int, int, str)  # done, total, path while embedding what changed
+    stopped = Signal()
+
+    def __init__(self, db_path: str, embedder, settle: float = 1.0):
+        super().__init__(db_path, embedder)
+        self._stop = threading.Event()
+        self._settle = settle
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @Slot()
+    def run_watch(self) -> None:
+        try:
+            library = self.library()
+            library.watch(lambda result: self.change.emit(change_lines(library, result)), self.said.emit,
+                          self._stop.is_set, settle=self._settle,
+                          embed_progress=lambda done, total, path: self.progress.emit(done, total, path))
+        except Exception as exc:  # the window says so; search keeps working
+            self.said.emit(f"stopped following the folders: {exc}")
+        finally:
+            self.shutdown()
+            self.stopped.emit()
 
 
 def start_in_thread(worker: QObject, name: str) -> QThread:

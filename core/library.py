@@ -255,7 +255,8 @@ class Library:
 
     def watch(self, on_change: Callable[[IndexResult], None] = lambda result: None,
               say: Callable[[str], None] = lambda message: None, should_stop: StopCheck = lambda: False,
-              *, settle: float = 1.0, poll_every: float = 60.0) -> None:
+              *, settle: float = 1.0, poll_every: float = 60.0,
+              embed_progress: ProgressCallback = _no_progress) -> None:
         """Reconcile every library folder, then follow them until should_stop(), each change handed to
         `on_change` once settled; `say` gets the watcher's news (core.index.watcher). Runs on the calling
         thread, which must own this Library; holds the indexing lock only while reconciling."""
@@ -263,7 +264,7 @@ class Library:
 
         def reconcile(paths: list[str]) -> bool:
             try:
-                on_change(self.reconcile(paths, should_stop=should_stop, wait=False))
+                on_change(self.reconcile(paths, embed_progress=embed_progress, should_stop=should_stop, wait=False))
             except IndexerBusy:
                 return False
             return True

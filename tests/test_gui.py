@@ -1,14 +1,21 @@
-"""The desktop window, offscreen: it indexes through its worker thread and shows search results."""
+"""The desktop window, offscreen: it indexes through its worker thread, shows search results in a
+model/view grid with thumbnails decoded off the GUI thread, shows query errors inline, lists the
+library in its dialog, and follows the disk with its watcher."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
 from app.main_window import MainWindow  # noqa: E402
+from app.thumbnails import cache_dir  # noqa: E402
 
 
 def index_and_wait(window, qtbot, folder):
@@ -24,6 +31,10 @@ def search_and_wait(window, qtbot, start):
     qtbot.waitUntil(lambda: window.message.text() not in ("", "Searching…"), timeout=30_000)
 
 
+def shown_paths(window) -> list[str]:
+    return [hit.item.path for hit in window.model.hits]
+
+
 @pytest.fixture
 def window(qtbot, tmp_path, embedder):
     window = MainWindow(str(tmp_path / "gui.db"), embedder)
@@ -33,38 +44,113 @@ def window(qtbot, tmp_path, embedder):
     window.close()
 
 
-def test_index_then_search_shows_the_cat_first(window, qtbot, demo_copy, tmp_path):
+def test_index_then_search_shows_the_cat_first_with_thumbnails(window, qtbot, demo_copy, tmp_path):
     index_and_wait(window, qtbot, demo_copy)
-    assert not window.progress.isVisible()
+    assert not window._indexing
     qtbot.waitUntil(lambda: "pictures" in window.library_label.text(), timeout=10_000)
 
     window.search_box.setText("a cat")
     search_and_wait(window, qtbot, window.run_search)
-    assert window.results.count() > 0
-    first_two = [window.results.item(i).toolTip() for i in range(2)]
-    assert str(demo_copy / "photos" / "chelsea_the_cat.jpg") in first_two
-    assert not window.results.item(0).icon().isNull()
+    assert window.model.rowCount() == len(window.model.hits) > 0
+    assert "results" in window.message.text()
+    assert str(demo_copy / "photos" / "chelsea_the_cat.jpg") in shown_paths(window)[:2]
+    photos = [row for row, hit in enumerate(window.model.hits) if hit.item.kind == "image"]
+    # thumbnails are decoded in the pool and arrive later, then are on disk in the cache folder
+    qtbot.waitUntil(lambda: all(window.model.thumbnail(row) is not None for row in photos), timeout=20_000)
+    assert list((cache_dir() / "thumbnails").glob("*.png"))
     window.grab().save(str(tmp_path / "main_window.png"))
     assert (tmp_path / "main_window.png").stat().st_size > 0
 
     window.kind_filter.setCurrentIndex(3)  # notes only
-    qtbot.waitUntil(lambda: window.results.count() > 0 and all(
-        window.results.item(i).toolTip().endswith((".md", ".txt")) for i in range(window.results.count())),
-        timeout=30_000)
+    qtbot.waitUntil(lambda: window.model.rowCount() > 0 and all(
+        path.endswith((".md", ".txt")) for path in shown_paths(window)), timeout=30_000)
 
 
-def test_search_by_dropped_file(window, qtbot, demo_copy):
+def test_typing_a_grammar_query_shows_results_and_a_bad_one_an_inline_error(window, qtbot, demo_copy):
+    index_and_wait(window, qtbot, demo_copy)
+    coffee = demo_copy / "photos" / "coffee.jpg"
+    qtbot.keyClicks(window.search_box, f'"a cup" + {coffee} - a cat')  # debounced, as typed
+    qtbot.waitUntil(lambda: window.message.text().endswith("results") or "weak" in window.message.text(),
+                    timeout=30_000)
+    assert window.model.rowCount() > 0 and str(coffee) not in shown_paths(window)
+    assert not window.query_error.isVisible()
+
+    rows = window.model.rowCount()
+    window.search_box.setText('"a cup + tea')
+    search_and_wait(window, qtbot, window.run_search)
+    assert window.query_error.isVisible()
+    assert "never closed" in window.query_error.text() and "^" in window.query_error.text()
+    assert window.model.rowCount() == rows  # the last good results stay
+    assert not QApplication.activeModalWidget()
+
+
+def test_search_by_dropped_or_pasted_file(window, qtbot, demo_copy):
     index_and_wait(window, qtbot, demo_copy)
     query = demo_copy / "photos" / "coffee.jpg"
     search_and_wait(window, qtbot, lambda: window.search_by_file(str(query)))
-    shown = [window.results.item(i).toolTip() for i in range(window.results.count())]
-    assert shown and str(query) not in shown
+    assert shown_paths(window) and str(query) not in shown_paths(window)
     assert "coffee.jpg" in window.query_label.text()
+
+    QApplication.clipboard().setImage(QImage(str(demo_copy / "photos" / "chelsea_the_cat.jpg")))
+    search_and_wait(window, qtbot, window.paste_query)
+    assert "pasted-" in window.query_label.text()
+    assert str(demo_copy / "photos" / "chelsea_the_cat.jpg") in shown_paths(window)[:3]
+
+
+def test_date_and_folder_filters_reach_the_door(window, qtbot, demo_copy):
+    index_and_wait(window, qtbot, demo_copy)
+    qtbot.waitUntil(lambda: window.folder_filter.count() == 2, timeout=10_000)
+    window.search_box.setText("a cat")
+    search_and_wait(window, qtbot, window.run_search)
+    assert window.model.rowCount() > 0
+    window.folder_filter.setCurrentIndex(1)
+    assert window._filters()["folder"] == str(demo_copy)
+    from PySide6.QtCore import QDate
+    window.message.setText("")
+    window.before_edit.setDate(QDate(1970, 1, 2))  # nothing is that old
+    qtbot.waitUntil(lambda: window.message.text().startswith("No results"), timeout=30_000)
+    assert window.model.rowCount() == 0
 
 
 def test_search_errors_are_shown_not_raised(window, qtbot, tmp_path):
     bogus = tmp_path / "unknown.xyz"
     bogus.write_text("?")
     search_and_wait(window, qtbot, lambda: window.search_by_file(str(bogus)))
-    assert "not a photo, recording or note" in window.message.text()
+    assert "not a photo, recording or note" in window.query_error.text() + window.message.text()
     assert Path(bogus).read_text() == "?"
+
+
+def test_library_dialog_lists_folders_and_failed_files(window, qtbot, demo_copy, tmp_path):
+    (demo_copy / "notes" / "broken.jpg").write_bytes(b"not a jpeg at all")
+    index_and_wait(window, qtbot, demo_copy)
+    dialog = window.show_library()
+    qtbot.waitUntil(lambda: dialog.folders.topLevelItemCount() == 1 and dialog.failed.topLevelItemCount() >= 1,
+                    timeout=10_000)
+    row = dialog.folders.topLevelItem(0)
+    assert row.text(0) == str(demo_copy) and int(row.text(1)) > 10
+    failed = [dialog.failed.topLevelItem(i).text(0) for i in range(dialog.failed.topLevelItemCount())]
+    assert str(demo_copy / "notes" / "broken.jpg") in failed
+    assert dialog.failed.topLevelItem(0).text(1)  # with its reason
+    dialog.grab().save(str(tmp_path / "library_dialog.png"))
+
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(demo_copy / "photos" / "coffee.jpg", other / "coffee.jpg")
+    dialog.add_requested.emit(str(other))
+    qtbot.waitUntil(lambda: dialog.folders.topLevelItemCount() == 2, timeout=60_000)
+    dialog.remove_requested.emit(str(other))  # what the confirmation's OK sends
+    qtbot.waitUntil(lambda: dialog.folders.topLevelItemCount() == 1, timeout=20_000)
+    assert (other / "coffee.jpg").exists()
+
+
+def test_a_file_created_in_a_watched_folder_appears_in_search(window, qtbot, demo_copy):
+    index_and_wait(window, qtbot, demo_copy)
+    assert window._watching
+    window.search_box.setText("rocket launch countdown spaceship")
+    window.kind_filter.setCurrentIndex(3)  # notes only
+    search_and_wait(window, qtbot, window.run_search)
+    note = demo_copy / "notes" / "launch.txt"
+    assert str(note) not in shown_paths(window)
+    qtbot.wait(1500)  # the watcher's own start-up reconcile
+    note.write_text("The rocket launch countdown: the spaceship lifts off into space.\n")
+    qtbot.waitUntil(lambda: str(note) in shown_paths(window), timeout=5_000)

@@ -1,0 +1,183 @@
+"""The results grid: a list model of search hits, a delegate that draws each as a card (thumbnail or
+text, kind badge, name, relevance bar) and the icon-mode view that shows them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Slot
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate
+
+from app.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
+from core.kinds import KINDS
+from core.library import printable
+
+HitRole = Qt.ItemDataRole.UserRole + 1
+PathRole = Qt.ItemDataRole.UserRole + 2  # the real name (may hold bytes that are not UTF-8)
+CARD = QSize(THUMBNAIL_SIZE.width() + 16, THUMBNAIL_SIZE.height() + 58)
+BADGE_COLOURS = {"image": QColor("#2f7d4f"), "audio": QColor("#a4532b"), "text": QColor("#3d5fa8")}
+
+
+class ResultsModel(QAbstractListModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.hits: list = []
+        self.thumbnails: dict[str, QPixmap] = {}  # path → pixmap, this session's
+        self.loader = ThumbnailLoader(self)
+        self.loader.ready.connect(self._thumbnail_ready)
+
+    def set_hits(self, hits: list) -> None:
+        self.beginResetModel()
+        self.hits = list(hits)
+        self.endResetModel()
+        for hit in self.hits:  # asked for at once, so they arrive even before the view paints
+            if hit.item.kind == "image" and hit.item.path not in self.thumbnails:
+                self.loader.request(hit.item.path)
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.hits)
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.hits):
+            return None
+        hit = self.hits[index.row()]
+        item = hit.item
+        if role == Qt.ItemDataRole.DisplayRole:
+            return printable(Path(item.path).name)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            details = [KINDS[item.kind].label, f"match {hit.relevance:.0%}"]
+            if item.width and item.height:
+                details.append(f"{item.width}×{item.height}")
+            if item.duration:
+                details.append(f"{item.duration:.1f} s")
+            return f"{printable(item.path)}\n{' · '.join(details)}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbnails.get(item.path)
+        if role == HitRole:
+            return hit
+        if role == PathRole:
+            return item.path
+        return None
+
+    def thumbnail(self, row: int) -> QPixmap | None:
+        return self.thumbnails.get(self.hits[row].item.path)
+
+    @Slot(object, QImage)
+    def _thumbnail_ready(self, path, image: QImage) -> None:
+        if image.isNull():
+            return
+        if len(self.thumbnails) > 2000:
+            self.thumbnails.clear()
+        self.thumbnails[path] = QPixmap.fromImage(image)
+        for row, hit in enumerate(self.hits):
+            if hit.item.path == path:
+                index = self.index(row)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class CardDelegate(QStyledItemDelegate):
+    def __init__(self, kind_icons: dict, parent=None):
+        super().__init__(parent)
+        self.kind_icons = kind_icons
+
+    def sizeHint(self, option, index) -> QSize:
+        return CARD
+
+    def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
+        hit = index.data(HitRole)
+        if hit is None:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = option.palette
+        card = option.rect.adjusted(4, 4, -4, -4)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setPen(palette.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.Mid))
+        painter.setBrush(palette.color(QPalette.ColorRole.Highlight).lighter(170) if selected
+                         else palette.color(QPalette.ColorRole.Base))
+        painter.drawRoundedRect(card, 6, 6)
+
+        area = QRect(card.left() + 4, card.top() + 4, card.width() - 8, THUMBNAIL_SIZE.height())
+        self._paint_preview(painter, area, hit, index.data(Qt.ItemDataRole.DecorationRole), palette)
+        self._paint_badge(painter, area, hit.item.kind)
+
+        text_rect = QRect(card.left() + 6, area.bottom() + 6, card.width() - 12, 18)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        name = option.fontMetrics.elidedText(index.data(Qt.ItemDataRole.DisplayRole), Qt.TextElideMode.ElideMiddle,
+                                             text_rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+
+        bar = QRect(card.left() + 6, text_rect.bottom() + 8, card.width() - 12, 6)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(palette.color(QPalette.ColorRole.Midlight))
+        painter.drawRoundedRect(bar, 3, 3)
+        filled = QRect(bar.left(), bar.top(), max(6, int(bar.width() * hit.relevance)), bar.height())
+        painter.setBrush(QColor("#3b8ed8"))
+        painter.drawRoundedRect(filled, 3, 3)
+        painter.restore()
+
+    def _paint_preview(self, painter: QPainter, area: QRect, hit, pixmap, palette) -> None:
+        item = hit.item
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            x = area.left() + (area.width() - pixmap.width()) // 2
+            y = area.top() + (area.height() - pixmap.height()) // 2
+            painter.drawPixmap(x, y, pixmap)
+            return
+        if item.kind == "text" and item.extracted_text:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor("#fbf8ea"))
+            painter.drawRect(area)
+            painter.setPen(QColor("#3a3a3a"))
+            font = QFont(painter.font())
+            font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+            painter.setFont(font)
+            snippet = " ".join(item.extracted_text.split())[:400]
+            painter.drawText(area.adjusted(6, 22, -6, -4), int(Qt.TextFlag.TextWordWrap), snippet)
+            painter.setFont(QFont())
+            return
+        icon = self.kind_icons.get(item.kind)
+        if icon is not None:
+            icon.paint(painter, area.adjusted(0, 20, 0, -10))
+
+    @staticmethod
+    def _paint_badge(painter: QPainter, area: QRect, kind: str) -> None:
+        label = KINDS[kind].label
+        font = QFont(painter.font())
+        font.setBold(True)
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(label) + 10
+        badge = QRect(area.left() + 2, area.top() + 2, width, painter.fontMetrics().height() + 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(BADGE_COLOURS.get(kind, QColor("#555555")))
+        painter.drawRoundedRect(badge, 4, 4)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
+        painter.setFont(QFont())
+
+
+class ResultsView(QListView):
+    """A grid of cards that reflows with the window's width."""
+
+    def __init__(self, model: ResultsModel, kind_icons: dict, parent=None):
+        super().__init__(parent)
+        self.setModel(model)
+        self.setItemDelegate(CardDelegate(kind_icons, self))
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setGridSize(CARD + QSize(6, 6))
+        self.setSpacing(0)
+        self.setWordWrap(True)
+        self.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+
+    def path_at(self, index: QModelIndex) -> str | None:
+        return index.data(PathRole) if index.isValid() else None
+
+
+def folder_of(path: str) -> str:
+    return os.path.dirname(path)
