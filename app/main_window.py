@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QEvent, QMetaObject, QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QImage, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -95,6 +95,24 @@ class MainWindow(QMainWindow):
         self.search_box.textEdited.connect(lambda _text: self._debounce.start())
         self.status_requested.emit()
         self.details_requested.emit()
+        self._add_shortcuts()
+
+    def _add_shortcuts(self) -> None:
+        """Ctrl+F and / focus the search field; Esc clears it (Enter on a card opens it)."""
+        def focus_search() -> None:
+            self.search_box.setFocus()
+            self.search_box.selectAll()
+
+        for keys in (QKeySequence.StandardKey.Find, QKeySequence("/")):
+            shortcut = QShortcut(keys, self)
+            shortcut.activated.connect(focus_search)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self).activated.connect(self.clear_search)
+
+    def clear_search(self) -> None:
+        self._file_query = ""
+        self.query_label.setVisible(False)
+        self.search_box.clear()
+        self.run_search()
 
     # -- construction -------------------------------------------------------------------------
     def _build_actions(self) -> None:

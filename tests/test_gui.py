@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -154,3 +155,13 @@ def test_a_file_created_in_a_watched_folder_appears_in_search(window, qtbot, dem
     qtbot.wait(1500)  # the watcher's own start-up reconcile
     note.write_text("The rocket launch countdown: the spaceship lifts off into space.\n")
     qtbot.waitUntil(lambda: str(note) in shown_paths(window), timeout=5_000)
+
+
+def test_keys_focus_and_clear_the_search_field(window, qtbot):
+    window.results.setFocus()
+    qtbot.keyClick(window.results, "f", modifier=Qt.KeyboardModifier.ControlModifier)
+    assert window.search_box.hasFocus()
+    qtbot.keyClicks(window.search_box, "photos/cat")  # a "/" typed in the field stays text
+    assert window.search_box.text() == "photos/cat"
+    qtbot.keyClick(window.search_box, Qt.Key.Key_Escape)
+    assert window.search_box.text() == ""
