@@ -42,13 +42,29 @@ NO_DATE = QDate(1900, 1, 1)  # a date edit at this value shows "any"
 STRONG_MATCH = 1.0
 
 
-def _date_edit(empty_text: str) -> QDateEdit:
+class _CalendarOpensToday(QObject):
+    """An empty date filter's calendar opens on this month, not on the January 1900 that means "any"."""
+
+    def __init__(self, edit: QDateEdit):
+        super().__init__(edit)
+        self.edit = edit
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Show and self.edit.date() == NO_DATE:
+            today = QDate.currentDate()
+            watched.setCurrentPage(today.year(), today.month())
+        return False
+
+
+def _date_edit(tooltip: str) -> QDateEdit:
     edit = QDateEdit()
     edit.setCalendarPopup(True)
     edit.setDisplayFormat("yyyy-MM-dd")
     edit.setMinimumDate(NO_DATE)
-    edit.setSpecialValueText(empty_text)
+    edit.setSpecialValueText("any date")
     edit.setDate(NO_DATE)
+    edit.setToolTip(tooltip)
+    edit.calendarWidget().installEventFilter(_CalendarOpensToday(edit))
     return edit
 
 
@@ -156,8 +172,8 @@ class MainWindow(QMainWindow):
         layout.addLayout(row)
 
         filters = QHBoxLayout()
-        self.after_edit = _date_edit("any date")
-        self.before_edit = _date_edit("any date")
+        self.after_edit = _date_edit("Only items taken (EXIF) or saved on this day or later")
+        self.before_edit = _date_edit("Only items taken (EXIF) or saved on this day or earlier")
         self.folder_filter = QComboBox()
         self.folder_filter.addItem("All folders", None)
         self.folder_filter.setMinimumContentsLength(24)
@@ -165,8 +181,11 @@ class MainWindow(QMainWindow):
         for widget in (self.after_edit, self.before_edit):
             widget.dateChanged.connect(lambda _d: self.run_search())
         self.folder_filter.currentIndexChanged.connect(lambda _i: self.run_search())
+        self.clear_filters = QPushButton("Any date, any folder")
+        self.clear_filters.setFlat(True)
+        self.clear_filters.clicked.connect(self.reset_filters)
         for widget in (QLabel("From"), self.after_edit, QLabel("to"), self.before_edit, QLabel("in"),
-                       self.folder_filter):
+                       self.folder_filter, self.clear_filters):
             filters.addWidget(widget)
         filters.addStretch(1)
         layout.addLayout(filters)
@@ -250,6 +269,16 @@ class MainWindow(QMainWindow):
             return None if edit.date() == NO_DATE else edit.date().toString("yyyy-MM-dd")
         return {"after": day(self.after_edit), "before": day(self.before_edit),
                 "folder": self.folder_filter.currentData()}
+
+    def reset_filters(self) -> None:
+        for widget in (self.after_edit, self.before_edit, self.folder_filter):
+            widget.blockSignals(True)
+        self.after_edit.setDate(NO_DATE)
+        self.before_edit.setDate(NO_DATE)
+        self.folder_filter.setCurrentIndex(0)
+        for widget in (self.after_edit, self.before_edit, self.folder_filter):
+            widget.blockSignals(False)
+        self.run_search()
 
     def run_search(self) -> None:
         text = self.search_box.text().strip()

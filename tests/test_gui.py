@@ -165,3 +165,15 @@ def test_keys_focus_and_clear_the_search_field(window, qtbot):
     assert window.search_box.text() == "photos/cat"
     qtbot.keyClick(window.search_box, Qt.Key.Key_Escape)
     assert window.search_box.text() == ""
+
+
+def test_an_empty_date_filter_opens_its_calendar_on_today(window, qtbot):
+    from PySide6.QtCore import QDate
+    calendar = window.after_edit.calendarWidget()
+    calendar.window().show()  # the popup that holds the calendar, as a click on the arrow does
+    assert calendar.yearShown() == QDate.currentDate().year()
+    calendar.window().hide()
+    window.before_edit.setDate(QDate(2001, 2, 3))
+    assert window._filters()["before"] == "2001-02-03"
+    window.reset_filters()
+    assert window._filters() == {"after": None, "before": None, "folder": None}
