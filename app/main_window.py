@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QEvent, QMetaObject, QObject, Qt, QTimer, QUrl, Signal
@@ -56,6 +57,11 @@ class _CalendarOpensToday(QObject):
         return False
 
 
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
 def _date_edit(tooltip: str) -> QDateEdit:
     edit = QDateEdit()
     edit.setCalendarPopup(True)
@@ -101,6 +107,7 @@ class MainWindow(QMainWindow):
         self._indexing = False
         self._watch_wanted = watch
         self._watching = False
+        self._phase = None  # ((phase, total), started, done then) for the rate and the ETA
         self.library_dialog: LibraryDialog | None = None
 
         self._build_actions()
@@ -417,7 +424,13 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, total)  # total 0 shows a busy bar while the count is unknown
         self.progress.setValue(done)
         self.progress.setFormat(f"{phase} %v/%m" if total else phase)
-        self.statusBar().showMessage(f"{phase}: {printable(Path(path).name)}")
+        now = time.monotonic()
+        if self._phase is None or self._phase[0] != (phase, total) or done < self._phase[2]:
+            self._phase = ((phase, total), now, done)  # a new phase: rate and ETA start again
+        _key, started, first = self._phase
+        rate = (done - first) / (now - started) if now - started >= 2 and done > first else 0.0
+        pace = f" · {rate:.1f}/s, about {_duration((total - done) / rate)} left" if rate and total else ""
+        self.statusBar().showMessage(f"{phase}: {printable(Path(path).name)}{pace}")
 
     def _index_done(self) -> None:
         self._indexing = False

@@ -33,8 +33,8 @@ class ResultsModel(QAbstractListModel):
         self.hits = list(hits)
         self.endResetModel()
         for hit in self.hits:  # asked for at once, so they arrive even before the view paints
-            if hit.item.kind == "image" and hit.item.path not in self.thumbnails:
-                self.loader.request(hit.item.path)
+            if hit.item.kind in ("image", "audio") and hit.item.path not in self.thumbnails:
+                self.loader.request(hit.item.path, hit.item.kind)
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.hits)

@@ -1,6 +1,7 @@
-"""Photo thumbnails, decoded off the GUI thread (QThreadPool) and cached on disk in the user cache
-folder. A job only makes a QImage (safe in any thread) and hands it over by a queued signal; the
-GUI thread turns it into a pixmap. EXIF orientation is honoured (QImageReader.setAutoTransform)."""
+"""Thumbnails (photos; recordings as their waveform), made off the GUI thread (QThreadPool) and
+cached on disk in the user cache folder. A job only makes a QImage (safe in any thread) and hands it
+over by a queued signal; the GUI thread turns it into a pixmap. EXIF orientation is honoured
+(QImageReader.setAutoTransform)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from pathlib import Path
 
 import platformdirs
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
-from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
+
+from core.library import waveform_outline
 
 THUMBNAIL_SIZE = QSize(160, 120)
-CACHE_VERSION = 1  # bump when the way thumbnails are made changes
+CACHE_VERSION = 2  # bump when the way thumbnails are made changes
+WAVE_COLOUR = QColor("#a4532b")
 
 
 def cache_dir() -> Path:
@@ -33,13 +37,42 @@ def cache_file(path: str, size: QSize = THUMBNAIL_SIZE) -> Path | None:
     return cache_dir() / "thumbnails" / f"{hashlib.sha1(key).hexdigest()}.png"
 
 
-def make_thumbnail(path: str, size: QSize = THUMBNAIL_SIZE) -> QImage:
-    """The thumbnail from the cache, or decoded from the file and saved there. Null when unreadable."""
+def make_thumbnail(path: str, kind: str = "image", size: QSize = THUMBNAIL_SIZE) -> QImage:
+    """The thumbnail from the cache, or made from the file and saved there. Null when unreadable."""
     cached = cache_file(path, size)
     if cached is not None and cached.exists():
         image = QImage(str(cached))
         if not image.isNull():
             return image
+    image = _waveform(path, size) if kind == "audio" else _photo(path, size)
+    if cached is not None and not image.isNull():
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            image.save(str(cached), "PNG")
+        except OSError:
+            pass  # a read-only cache only costs the next decode
+    return image
+
+
+def _waveform(path: str, size: QSize) -> QImage:
+    """The recording's peaks as mirrored bars."""
+    peaks = waveform_outline(path, points=size.width() // 3)
+    if not peaks:
+        return QImage()
+    image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(WAVE_COLOUR)
+    middle, reach = size.height() / 2, size.height() / 2 - 14
+    for i, peak in enumerate(peaks):
+        half = max(1.0, peak * reach)
+        painter.drawRoundedRect(i * 3, int(middle - half), 2, int(2 * half), 1, 1)
+    painter.end()
+    return image
+
+
+def _photo(path: str, size: QSize) -> QImage:
     try:  # read the bytes in Python: a name that is not UTF-8 cannot pass through a Qt string
         with open(path, "rb") as stream:
             data = QByteArray(stream.read())
@@ -57,24 +90,17 @@ def make_thumbnail(path: str, size: QSize = THUMBNAIL_SIZE) -> QImage:
     image = reader.read()
     if image.isNull():
         return image
-    image = image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            image.save(str(cached), "PNG")
-        except OSError:
-            pass  # a read-only cache only costs the next decode
-    return image
+    return image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
 class _Job(QRunnable):
-    def __init__(self, path: str, done):
+    def __init__(self, path: str, kind: str, done):
         super().__init__()
-        self.path, self.done = path, done
+        self.path, self.kind, self.done = path, kind, done
 
     def run(self) -> None:
         try:
-            image = make_thumbnail(self.path)
+            image = make_thumbnail(self.path, self.kind)
         except Exception:  # noqa: BLE001 - a broken photo gets the kind's icon, never a crash
             image = QImage()
         self.done.emit(self.path, image)
@@ -95,11 +121,11 @@ class ThumbnailLoader(QObject):
     def _arrived(self, path, _image) -> None:
         self._asked.discard(path)
 
-    def request(self, path: str) -> None:
+    def request(self, path: str, kind: str = "image") -> None:
         if path in self._asked:
             return
         self._asked.add(path)
-        self.pool.start(_Job(path, self.ready))
+        self.pool.start(_Job(path, kind, self.ready))
 
     def wait(self, msecs: int = 5000) -> bool:
         return self.pool.waitForDone(msecs)

@@ -18,6 +18,7 @@ from core.index import EmbedReport, Indexer, ScanReport
 from core.index.folders import FolderInfo, describe_folders
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
 from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
+from core.media.outline import waveform_outline
 from core.model import Embedder, ModelError
 from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path, demo_db_path
 from core.search import Filters, Query, QueryError, SearchEngine, SearchHit
@@ -30,7 +31,7 @@ __all__ = [
     "Library",
     "LibraryError", "ModelError", "Query", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
     "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
-    "can_search_by", "load_model", "printable",
+    "can_search_by", "load_model", "printable", "waveform_outline",
 ]
 
 MISSING_FOLDER = "folder is missing (unplugged drive?): its items are kept as they were, not checked"

@@ -50,14 +50,17 @@ def test_index_then_search_shows_the_cat_first_with_thumbnails(window, qtbot, de
     assert not window._indexing
     qtbot.waitUntil(lambda: "pictures" in window.library_label.text(), timeout=10_000)
 
+    window.weak_matches.setChecked(True)  # recordings too
     window.search_box.setText("a cat")
     search_and_wait(window, qtbot, window.run_search)
     assert window.model.rowCount() == len(window.model.hits) > 0
     assert "results" in window.message.text()
     assert str(demo_copy / "photos" / "chelsea_the_cat.jpg") in shown_paths(window)[:2]
-    photos = [row for row, hit in enumerate(window.model.hits) if hit.item.kind == "image"]
-    # thumbnails are decoded in the pool and arrive later, then are on disk in the cache folder
-    qtbot.waitUntil(lambda: all(window.model.thumbnail(row) is not None for row in photos), timeout=20_000)
+    drawn = [row for row, hit in enumerate(window.model.hits) if hit.item.kind in ("image", "audio")]
+    assert any(window.model.hits[row].item.kind == "audio" for row in drawn)
+    # thumbnails (photos; recordings' waveforms) are made in the pool and arrive later, then are
+    # on disk in the cache folder
+    qtbot.waitUntil(lambda: all(window.model.thumbnail(row) is not None for row in drawn), timeout=20_000)
     assert list((cache_dir() / "thumbnails").glob("*.png"))
     window.grab().save(str(tmp_path / "main_window.png"))
     assert (tmp_path / "main_window.png").stat().st_size > 0
@@ -177,3 +180,12 @@ def test_an_empty_date_filter_opens_its_calendar_on_today(window, qtbot):
     assert window._filters()["before"] == "2001-02-03"
     window.reset_filters()
     assert window._filters() == {"after": None, "before": None, "folder": None}
+
+
+def test_progress_says_done_total_rate_and_time_left(window, monkeypatch):
+    clock = iter([100.0, 104.0])
+    monkeypatch.setattr("app.main_window.time.monotonic", lambda: next(clock))
+    window.show_progress("Embedding", 0, 50, "/a/first.jpg")
+    window.show_progress("Embedding", 10, 50, "/a/tenth.jpg")
+    assert window.progress.value() == 10 and window.progress.maximum() == 50
+    assert window.statusBar().currentMessage() == "Embedding: tenth.jpg · 2.5/s, about 16 s left"

@@ -34,7 +34,7 @@ def search(app, window, text: str) -> None:
     window.message.setText("")
     window.run_search()
     wait_until(app, lambda: window.message.text() not in ("", "Searching…"))
-    photos = [row for row, hit in enumerate(window.model.hits) if hit.item.kind == "image"]
+    photos = [row for row, hit in enumerate(window.model.hits) if hit.item.kind in ("image", "audio")]
     wait_until(app, lambda: all(window.model.thumbnail(row) is not None for row in photos))
     window.statusBar().clearMessage()
     for _ in range(20):
