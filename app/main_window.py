@@ -481,6 +481,7 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(self._indexing)
         if not lines:
             return
+        self.model.thumbnails.clear()  # an edited photo gets a new one (the disk cache keeps the others cheap)
         shown = lines[-1] if len(lines) == 1 else f"{lines[-1]} (and {len(lines) - 1} more changes)"
         self.statusBar().showMessage(shown, 8000)
         self.status_requested.emit()
