@@ -152,14 +152,26 @@ def cmd_search(args) -> int:
     if args.json:
         print(json.dumps([
             {"path": h.item.path, "kind": h.item.kind, "score": round(h.score, 4),
-             "similarity": round(h.similarity, 4)} for h in hits
+             "similarity": round(h.similarity, 4), "found_by": list(h.channels), "matched": list(h.matched),
+             "snippet": h.snippet} for h in hits
         ], indent=2))
         return EXIT_OK
     if not hits:
         print("no results")
     for rank, hit in enumerate(hits, start=1):
         print(f"{rank:3d}. {hit.score:6.2f}  {hit.item.kind:<5}  {printable(hit.item.path)}")
+        print(f"{'':14}{_why(hit)}")
     return EXIT_OK
+
+
+def _why(hit, width: int = 72) -> str:
+    """One short line: what found the hit, and the words it matched in their passage."""
+    line = " + ".join(hit.channels)
+    if hit.matched:
+        line += ": " + ", ".join(hit.matched)
+        if hit.snippet:
+            line += f" ({hit.snippet})"
+    return line if len(line) <= width else line[:width - 1] + "…"
 
 
 # -- status -----------------------------------------------------------------------------------

@@ -318,7 +318,7 @@ class Library:
         engine = self.search_engine
         filters = Filters.of(kinds, after, before, folder, self.folders())
         return engine.search(engine.query_vector(query), filters=filters, limit=limit,
-                             exclude=query.files, min_score=min_score)
+                             exclude=query.files, min_score=min_score, keywords=query.keyword_text)
 
     def search_text(self, text: str, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
                     min_score: float | None = None, **filters) -> list[SearchHit]:

@@ -55,7 +55,8 @@ def test_search_usage_errors_are_clear(indexed, tmp_path):
     # a recording is a query like any other now that the model has an audio tower
     sound = run_cli("--db", str(db), "search", "--file", str(library / "sounds" / "dog.ogg"), "--kind", "audio")
     assert sound.returncode == 0, sound.stderr
-    assert all(" audio " in line for line in sound.stdout.splitlines() if line.strip())
+    ranked = [line for line in sound.stdout.splitlines() if line[:5].strip().rstrip(".").isdigit()]
+    assert ranked and all(" audio " in line for line in ranked)  # each hit's why-line is under it
 
 
 def test_status_reports_counts_and_failures(indexed):

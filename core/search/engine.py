@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +16,14 @@ from core.media.documents import read_document
 from core.media.extract import ExtractionError
 from core.model import Embedder, ModalityUnavailable
 from core.model.modality import Modality
+from core.search import fusion
 from core.search.calibration import KindScale, scale_for
+from core.search.keywords import keyword_hits
 from core.search.query import Filters, Query, QueryError, Term
 from core.store import LibraryStore, MediaItem, printable
 
 CALIBRATION_SAMPLE = 512
+DEFAULT_FUSION = fusion.CALIBRATED  # measured: docs/experiments/hybrid-search.md
 KNN_MAX = 4096  # sqlite-vec's largest k
 
 
@@ -29,6 +32,9 @@ class SearchHit:
     item: MediaItem
     similarity: float  # raw cosine
     score: float  # calibrated: standard deviations above the kind's typical similarity
+    channels: tuple[str, ...] = ("semantic",)  # what found it: "semantic", "keywords" or both
+    matched: tuple[str, ...] = ()  # the item's words that matched the query's (keywords)
+    snippet: str | None = None  # the passage they matched in, matched words in [brackets]
 
     @property
     def relevance(self) -> float:
@@ -41,8 +47,11 @@ class SearchEngine:
         self.store = store
         self.embedder = embedder
         self._samples: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
+        self.keyword_weight = fusion.KEYWORD_WEIGHT  # calibrated fusion's weight of the keyword share
+        self.keyword_min_share = fusion.MIN_SHARE  # keyword matches below this share are left out
 
     def text_vector(self, text: str) -> np.ndarray:
+        text = text.encode("utf-8", "replace").decode("utf-8")  # undecodable bytes from argv: "?"
         result = self.embedder.embed_text([text])
         if result.errors[0]:
             raise QueryError(f"cannot search for this text: {result.errors[0]}")
@@ -158,17 +167,58 @@ class SearchEngine:
         limit: int = 10,
         exclude: tuple[str, ...] = (),
         min_score: float | None = None,
+        keywords: str | None = None,
+        fuse: str = DEFAULT_FUSION,
     ) -> list[SearchHit]:
-        """The `limit` best items that pass `filters`, leaving out the paths in `exclude`."""
+        """The `limit` best items that pass `filters`, leaving out the paths in `exclude`. With
+        `keywords` (the query's own words), the keyword index is a second retriever, fused with
+        the vectors' ranking by `fuse` (core/search/fusion.py; "vector" leaves it out,
+        "keywords" uses it alone)."""
         skip = frozenset(exclude)
         hits: list[SearchHit] = []
-        for kind in filters.kinds:
+        for kind in filters.kinds if fuse != fusion.KEYWORDS else ():
             nearest = self._nearest(query, kind, limit, filters, skip)
             if not nearest:
                 continue
             scale = self._scale(kind, query)
             hits += [SearchHit(item, similarity, float(scale.standardise(similarity))) for item, similarity in nearest]
+        if keywords and fuse != fusion.VECTOR:
+            hits = self._with_keywords(query, hits, keyword_hits(self.store, keywords, limit, filters, skip),
+                                      fuse, limit)
+        else:
+            hits.sort(key=lambda hit: hit.score, reverse=True)
         if min_score is not None:
             hits = [hit for hit in hits if hit.score >= min_score]
-        hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:limit]
+
+    def _dense_hit(self, query: np.ndarray, item: MediaItem, vector: np.ndarray | None) -> SearchHit:
+        """A hit only the keywords found, with its own calibrated similarity (0 without a vector)."""
+        if vector is None:
+            return SearchHit(item, 0.0, 0.0, ())
+        similarity = float(vector @ query)
+        return SearchHit(item, similarity, float(self._scale(item.kind, query).standardise(similarity)), ())
+
+    def _with_keywords(self, query: np.ndarray, dense: list[SearchHit], matches, fuse: str,
+                       limit: int) -> list[SearchHit]:
+        """The dense hits and the keyword matches as one list, each hit saying what found it;
+        ordered (and, for calibrated fusion, scored) by `fuse`."""
+        by_id = {hit.item.id: hit for hit in sorted(dense, key=lambda hit: -hit.score)}
+        dense_ranking = [(i, hit.score) for i, hit in by_id.items()][:limit]
+        matches = [(item, match) for item, match in matches if match.share >= self.keyword_min_share]
+        missing = [item.id for item, _ in matches if item.id not in by_id]
+        vectors = self.store.vectors_of(SEMANTIC, missing)
+        for item, match in matches:
+            hit = by_id.get(item.id) or self._dense_hit(query, item, vectors.get(item.id))
+            by_id[item.id] = replace(hit, channels=hit.channels + ("keywords",), matched=match.terms,
+                                     snippet=match.readable_snippet())
+        keyword_ranking = [(item.id, match.score) for item, match in matches]
+        if fuse == fusion.KEYWORDS:
+            return [replace(by_id[i], score=score) for i, score in keyword_ranking]
+        if fuse == fusion.RRF:
+            order = fusion.ranked(fusion.reciprocal_rank([dense_ranking, keyword_ranking]))
+            return [by_id[i] for i, _ in order]
+        if fuse == fusion.CALIBRATED:
+            shares = [(item.id, match.share) for item, match in matches]
+            scores = fusion.calibrated({i: hit.score for i, hit in by_id.items()}, shares, self.keyword_weight)
+            return [replace(by_id[i], score=score) for i, score in fusion.ranked(scores)]
+        raise ValueError(f"unknown fusion {fuse!r} (one of {', '.join(fusion.FUSIONS)})")

@@ -93,6 +93,12 @@ class Query:
         """The files searched by (positive terms): left out of the results."""
         return tuple(term.path for term in self.terms if term.path and term.weight > 0)
 
+    @property
+    def keyword_text(self) -> str | None:
+        """The words the keyword index is asked for: the positive text terms' (None: no words)."""
+        words = " ".join(term.text for term in self.terms if term.text and term.weight > 0)
+        return words or None
+
     def error(self, message: str, term: Term) -> QueryError:
         """A QueryError about one term, pointing at it when the query was parsed from text."""
         if self.expression is None or len(self.terms) == 1:

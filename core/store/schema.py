@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from core.store.keywords import backfill_keywords, create_keyword_table
 from core.store.pathcodec import from_db, is_inside, printable
 from core.store.vectors import create_vector_table
 
@@ -161,7 +162,14 @@ def _v4_folder_patterns(conn) -> None:
     )
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels, _v4_folder_patterns)
+def _v5_keywords(conn) -> None:
+    """The keyword index (core/store/keywords.py): an FTS5 table of each item's name words and
+    text (note text, transcripts), filled from the items already there."""
+    create_keyword_table(conn)
+    backfill_keywords(conn)
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels, _v4_folder_patterns, _v5_keywords)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

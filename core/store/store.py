@@ -17,6 +17,7 @@ import numpy as np
 
 from core.store.driver import get_driver
 from core.store.folders import FolderSettings
+from core.store.keywords import KeywordIndex
 from core.store.pathcodec import from_db, printable, to_db
 from core.store.schema import SCHEMA_VERSION, migrate, schema_version
 from core.store.vectors import VectorChannels
@@ -69,7 +70,7 @@ class ReadOnlyLibrary(RuntimeError):
     """The database can only be read (read-only file, folder or file system) and this needs to write."""
 
 
-class LibraryStore(FolderSettings, VectorChannels):
+class LibraryStore(FolderSettings, VectorChannels, KeywordIndex):
     def __init__(self, path: str | Path, *, read_only: bool = False):
         """`read_only` opens an existing database without ever writing to it (no migration, no
         journal change), for reading a library on read-only media; writing then raises."""
@@ -294,6 +295,7 @@ class LibraryStore(FolderSettings, VectorChannels):
                     "added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (path_db, folder_db, kind, size, mtime, content_hash, status, error, now, now),
                 ).lastrowid
+            self._set_keywords(item_id, path, None)  # the name now; the text once embedded
         return item_id
 
     def move_item(self, item_id: int, new_path: str, folder: str, mtime: float | None) -> None:
@@ -304,6 +306,7 @@ class LibraryStore(FolderSettings, VectorChannels):
                 (to_db(new_path), to_db(folder), mtime, time.time(), item_id),
             )
             self._set_vector_folder([item_id], folder)
+            self._rename_keywords(item_id, new_path)
 
     def mark_done(
         self,
@@ -326,6 +329,7 @@ class LibraryStore(FolderSettings, VectorChannels):
             return  # deleted while it was being embedded
         with self.transaction():
             self._delete_vectors(item_id)
+            self._set_keywords(item_id, item.path, extracted_text)
             for channel, vector in vectors.items():
                 self._insert_vector(channel, item_id, vector, item.kind, taken_at, item.folder)
             # which model made them, per channel ("semantic=trimodal-bind-lite-…")
@@ -366,6 +370,7 @@ class LibraryStore(FolderSettings, VectorChannels):
             for item_id in ids:
                 self._delete_vectors(item_id)
                 self.conn.execute("DELETE FROM items WHERE id = ?", (item_id,))
+            self._delete_keywords(ids)
         return len(ids)
 
     def vectors_by_path(self, channel: str) -> dict[str, np.ndarray]:
