@@ -338,6 +338,8 @@ class MainWindow(QMainWindow):
         tag = hashlib.sha1(bytes(image.constBits())[:1 << 20]).hexdigest()[:12]
         path = folder / f"pasted-{image.width()}x{image.height()}-{tag}.png"
         image.save(str(path), "PNG")
+        for old in sorted(folder.glob("pasted-*.png"), key=lambda p: p.stat().st_mtime)[:-20]:
+            old.unlink(missing_ok=True)  # the last 20 pasted images are kept, for "more like this"
         return str(path)
 
     def show_results(self, request_id: int, hits: list) -> None:

@@ -189,3 +189,37 @@ def test_progress_says_done_total_rate_and_time_left(window, monkeypatch):
     window.show_progress("Embedding", 10, 50, "/a/tenth.jpg")
     assert window.progress.value() == 10 and window.progress.maximum() == 50
     assert window.statusBar().currentMessage() == "Embedding: tenth.jpg · 2.5/s, about 16 s left"
+
+
+def test_thumbnails_honour_exif_orientation_and_are_cached(tmp_path):
+    from PIL import Image
+
+    from app.thumbnails import cache_file, make_thumbnail
+    photo = tmp_path / "sideways.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown rotated 90° clockwise: portrait
+    Image.new("RGB", (400, 200), "red").save(photo, exif=exif)
+    thumbnail = make_thumbnail(str(photo))
+    assert thumbnail.height() > thumbnail.width()
+    assert cache_file(str(photo)).exists()
+    assert make_thumbnail(str(tmp_path / "missing.jpg")).isNull()
+
+
+def test_dropping_or_pasting_a_path_searches_by_it(window, qtbot, demo_copy):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    index_and_wait(window, qtbot, demo_copy)
+    coffee = demo_copy / "photos" / "coffee.jpg"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(coffee))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    search_and_wait(window, qtbot, lambda: window.dropEvent(drop))
+    assert "coffee.jpg" in window.query_label.text() and str(coffee) not in shown_paths(window)
+
+    QApplication.clipboard().setText(str(demo_copy / "photos" / "chelsea_the_cat.jpg"))
+    search_and_wait(window, qtbot, window.paste_query)
+    assert "chelsea_the_cat.jpg" in window.query_label.text()
+    QApplication.clipboard().setText("just words")
+    assert window.paste_query() is False  # plain text is pasted into the field as usual
