@@ -3,11 +3,12 @@ text, kind badge, name, relevance bar) and the icon-mode view that shows them.""
 
 from __future__ import annotations
 
-import os
+import html
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Slot
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap, QTextDocument
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate
 
 from app.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
@@ -52,7 +53,10 @@ class ResultsModel(QAbstractListModel):
                 details.append(f"{item.width}×{item.height}")
             if item.duration:
                 details.append(f"{item.duration:.1f} s")
-            return f"{printable(item.path)}\n{' · '.join(details)}"
+            why = ["its meaning" if channel == "semantic" else "its words" for channel in hit.channels]
+            found = f"\nFound by {' and '.join(why)}" + (f": {', '.join(hit.matched)}" if hit.matched else "")
+            snippet = f"\n“{hit.snippet}”" if hit.snippet else ""
+            return f"{printable(item.path)}\n{' · '.join(details)}{found}{snippet}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbnails.get(item.path)
         if role == HitRole:
@@ -125,17 +129,21 @@ class CardDelegate(QStyledItemDelegate):
             y = area.top() + (area.height() - pixmap.height()) // 2
             painter.drawPixmap(x, y, pixmap)
             return
-        if item.kind == "text" and item.extracted_text:
+        if item.kind == "text" and (hit.snippet or item.extracted_text):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor("#fbf8ea"))
             painter.drawRect(area)
-            painter.setPen(QColor("#3a3a3a"))
             font = QFont(painter.font())
             font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
-            painter.setFont(font)
-            snippet = " ".join(item.extracted_text.split())[:400]
-            painter.drawText(area.adjusted(6, 22, -6, -4), int(Qt.TextFlag.TextWordWrap), snippet)
-            painter.setFont(QFont())
+            document = QTextDocument()
+            document.setDefaultFont(font)
+            document.setTextWidth(area.width() - 12)
+            document.setHtml(_note_html(hit))
+            painter.save()
+            painter.translate(area.left() + 6, area.top() + 20)
+            painter.setClipRect(0, 0, area.width() - 12, area.height() - 24)
+            document.drawContents(painter)
+            painter.restore()
             return
         icon = self.kind_icons.get(item.kind)
         if icon is not None:
@@ -179,5 +187,10 @@ class ResultsView(QListView):
         return index.data(PathRole) if index.isValid() else None
 
 
-def folder_of(path: str) -> str:
-    return os.path.dirname(path)
+def _note_html(hit) -> str:
+    """A note's card: the passage that matched, its matched words (in [brackets]) in bold; else its start."""
+    text = " ".join((hit.snippet or hit.item.extracted_text or "").split())[:400]
+    text = html.escape(text)
+    if hit.snippet:
+        text = re.sub(r"\[([^\[\]]+)\]", r"<b>\1</b>", text)
+    return f'<span style="color:#3a3a3a">{text}</span>'

@@ -56,6 +56,9 @@ def test_index_then_search_shows_the_cat_first_with_thumbnails(window, qtbot, de
     assert window.model.rowCount() == len(window.model.hits) > 0
     assert "results" in window.message.text()
     assert str(demo_copy / "photos" / "chelsea_the_cat.jpg") in shown_paths(window)[:2]
+    note = shown_paths(window).index(str(demo_copy / "notes" / "our_cat.md"))
+    tooltip = window.model.data(window.model.index(note), Qt.ItemDataRole.ToolTipRole)
+    assert "Found by" in tooltip and "cat" in tooltip  # why it matched
     drawn = [row for row, hit in enumerate(window.model.hits) if hit.item.kind in ("image", "audio")]
     assert any(window.model.hits[row].item.kind == "audio" for row in drawn)
     # thumbnails (photos; recordings' waveforms) are made in the pool and arrive later, then are
