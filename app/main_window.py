@@ -147,12 +147,15 @@ class MainWindow(QMainWindow):
         self.add_folder_action.triggered.connect(self.choose_folder)
         self.reindex_action = QAction("Re-scan library", self)
         self.reindex_action.triggered.connect(lambda: self.start_index([]))
+        self.follow_action = QAction("Follow folder changes", self, checkable=True, checked=True)
+        self.follow_action.setToolTip("Keep the library in step with its folders while the window is open")
+        self.follow_action.toggled.connect(self.set_following)
         self.about_action = QAction("About", self)
         self.about_action.triggered.connect(self.show_about)
         for action in (self.library_action, self.add_folder_action, self.reindex_action, self.about_action):
             toolbar.addAction(action)
         menu = self.menuBar().addMenu("&Library")
-        for action in (self.library_action, self.add_folder_action, self.reindex_action):
+        for action in (self.library_action, self.add_folder_action, self.reindex_action, self.follow_action):
             menu.addAction(action)
         self.menuBar().addMenu("&Help").addAction(self.about_action)
 
@@ -266,6 +269,7 @@ class MainWindow(QMainWindow):
         # bound methods, never lambdas: a lambda would run in the worker's thread, not the window's
         self.watch_worker.said.connect(self.show_watch_news)
         self.watch_worker.progress.connect(self.show_watch_progress)
+        self.watch_worker.stopped.connect(self.watching_stopped)
 
     # -- search -------------------------------------------------------------------------------
     def selected_kinds(self) -> tuple[str, ...]:
@@ -467,6 +471,22 @@ class MainWindow(QMainWindow):
         self.run_search()
 
     # -- watching -----------------------------------------------------------------------------
+    def set_following(self, on: bool) -> None:
+        """Pause or resume following the folders (Library menu)."""
+        self._watch_wanted = on
+        if on:
+            self.start_watching()
+        elif self._watching:
+            self.watch_worker.request_stop()
+
+    def watching_stopped(self) -> None:
+        self._watching = False
+        self.progress.setVisible(self._indexing)
+        if not self._watch_wanted:
+            self.statusBar().showMessage("Not following folder changes (Library → Follow folder changes)", 8000)
+        elif self._threads:  # stopped by itself (a database error…): the message said why; try again later
+            QTimer.singleShot(30_000, self.start_watching)
+
     def start_watching(self) -> None:
         """After the start-up reconcile: follow the library folders in the watch worker's thread."""
         if self._watch_wanted and not self._watching and self._threads:

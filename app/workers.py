@@ -184,6 +184,7 @@ class WatchWorker(_LibraryWorker):
 
     @Slot()
     def run_watch(self) -> None:
+        self._stop.clear()  # a stop asked for before ended the previous run, which ran on this thread
         try:
             library = self.library()
             library.watch(lambda result: self.change.emit(change_lines(library, result)), self.said.emit,

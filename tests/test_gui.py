@@ -226,3 +226,20 @@ def test_dropping_or_pasting_a_path_searches_by_it(window, qtbot, demo_copy):
     assert "chelsea_the_cat.jpg" in window.query_label.text()
     QApplication.clipboard().setText("just words")
     assert window.paste_query() is False  # plain text is pasted into the field as usual
+
+
+def test_following_folder_changes_pauses_and_resumes(window, qtbot, demo_copy):
+    index_and_wait(window, qtbot, demo_copy)
+    assert window._watching
+    window.follow_action.setChecked(False)
+    qtbot.waitUntil(lambda: not window._watching, timeout=10_000)
+    assert "Not following" in window.statusBar().currentMessage()
+    window.follow_action.setChecked(True)
+    assert window._watching
+    window.search_box.setText("a shopping list: milk, eggs, bread and butter")
+    window.kind_filter.setCurrentIndex(3)  # notes only
+    search_and_wait(window, qtbot, window.run_search)
+    qtbot.wait(1500)  # the watcher's start-up reconcile
+    note = demo_copy / "notes" / "groceries.txt"
+    note.write_text("Shopping list: milk, eggs, bread, butter, apples.\n")
+    qtbot.waitUntil(lambda: str(note) in shown_paths(window), timeout=5_000)
