@@ -336,3 +336,14 @@ def test_reconcile_takes_single_files_and_sub_folders_and_keeps_moves(library, t
     assert library.status()["total"] == 4
     # a whole root is the same call
     assert library.reconcile([media]).scans[str(media)].unchanged == 4
+
+
+def test_a_decoder_error_names_the_file_not_a_memory_buffer(library, tmp_path):
+    folder = tmp_path / "media"
+    folder.mkdir()
+    (folder / "broken.jpg").write_bytes(b"not a picture at all" * 10)
+    (folder / "noise.ogg").write_bytes(bytes(range(256)))
+    library.index([folder])
+    reasons = dict(library.status()["failed"])
+    assert "broken.jpg" in reasons[str(folder / "broken.jpg")]
+    assert all("BytesIO" not in reason for reason in reasons.values()), reasons

@@ -18,7 +18,7 @@ from PIL import Image
 from core.media.audio_headers import (
     aiff_declared_frames, mp3_declares_length, ogg_ends_with_end_of_stream, riff_declared_frames,
 )
-from core.model.preprocess import FileContent
+from core.model.preprocess import FileContent, decode_error
 
 Source = str | FileContent  # a file, or its bytes already read
 
@@ -96,7 +96,7 @@ def extract_image(path: Source) -> Extracted:
             width, height = img.size
             taken_at = _exif_date(img)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ExtractionError(f"cannot decode image: {exc}") from exc
+        raise ExtractionError(f"cannot decode image: {decode_error(exc, path)}") from exc
     return Extracted(taken_at=taken_at, width=width, height=height)
 
 
@@ -177,7 +177,7 @@ def extract_audio(path: Source) -> Extracted:
     try:
         info = soundfile.info(path.open() if isinstance(path, FileContent) else path)
     except (RuntimeError, soundfile.LibsndfileError, OSError) as exc:
-        raise ExtractionError(f"cannot decode audio: {exc}") from exc
+        raise ExtractionError(f"cannot decode audio: {decode_error(exc, path)}") from exc
     if info.frames <= 0 or info.samplerate <= 0:
         raise ExtractionError("audio file holds no samples")
     if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:

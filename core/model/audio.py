@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.model.preprocess import FileContent, UnreadableInput, Waveform, l2_normalise
+from core.model.preprocess import FileContent, UnreadableInput, Waveform, decode_error, l2_normalise
 from core.model.towers import Embeddings, LazySessions, embed_files, run_session
 
 MAX_SECONDS = 60.0
@@ -110,7 +110,8 @@ def decode_file(path: str | Path | FileContent, max_seconds: float = MAX_SECONDS
                     raise exc
                 data = np.concatenate(parts)
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError) as exc:
-        raise UnreadableInput(f"cannot decode audio (unsupported format or corrupt file): {exc}") from None
+        raise UnreadableInput(f"cannot decode audio (unsupported format or corrupt file): "
+                              f"{decode_error(exc, path)}") from None
     except OSError as exc:
         raise UnreadableInput(f"cannot read file: {exc.strerror or exc}") from None
     if data.shape[0] == 0:

@@ -7,6 +7,7 @@ see exactly the same arrays.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,14 @@ class FileContent:
 
     def open(self) -> io.BytesIO:
         return io.BytesIO(self.data)
+
+
+def decode_error(exc: BaseException, source) -> str:
+    """A decoder's message about `source`, naming the file rather than an in-memory buffer
+    (Pillow and libsndfile print the object they were given)."""
+    name = Path(source.path).name if isinstance(source, FileContent) else None
+    text = str(exc)
+    return re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", repr(name), text) if name else text
 
 
 def binary(source: str | Path | FileContent):
@@ -63,7 +72,7 @@ def load_rgb(image: str | Path | FileContent | Image.Image) -> Image.Image:
         raise UnreadableInput("file not found") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         # Pillow raises OSError/UnidentifiedImageError for corrupt or truncated data.
-        raise UnreadableInput(f"cannot decode image: {exc}") from exc
+        raise UnreadableInput(f"cannot decode image: {decode_error(exc, image)}") from exc
 
 
 def image_to_array(
