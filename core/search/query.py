@@ -1,7 +1,7 @@
 """What is searched for: one `Query` type for text, a file, a recording in memory, and weighted
 sums and differences of them (rclip-style), plus the filters a search applies inside the KNN.
 
-Grammar of a query expression (README, "Query grammar"):
+Grammar of a query expression (docs/USAGE.md, "Queries"):
 
     expression := [+|-] term { (+|-) term }
     term       := [WEIGHT:] ( "quoted text" | file:PATH | file:"PATH" | bare text )
