@@ -3,7 +3,6 @@ talks to the GUI only through signals: no widget is ever touched from a worker t
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from core.kinds import KIND_NAMES
 from core.library import (
     IndexResult, Library, LibraryError, QueryError, database_errors, explain_database_error, printable,
+    reported_changes,
 )
 
 
@@ -146,23 +146,18 @@ class IndexWorker(_LibraryWorker):
 
 
 def change_lines(library: Library, result: IndexResult) -> list[str]:
-    """One short line per change a reconcile made (what `main.py watch` prints)."""
-    def shown(path: str) -> str:
-        root = library.containing_folder(path)
-        return printable(os.path.relpath(path, root) if root else path)
-
-    words = {"+": "added", "~": "changed", "-": "removed"}
+    """One short line per change a reconcile made, for the status bar."""
     lines = []
-    for scan in result.scans.values():
-        for change in scan.changes:
-            if change.op == ">":
-                lines.append(f"moved {shown(change.path)} → {shown(change.to)}")
-            elif change.op == "!":
-                lines.append(f"cannot read {shown(change.path)}: {change.reason}")
-            else:
-                lines.append(f"{words.get(change.op, change.op)} {shown(change.path)}")
-    lines += [f"cannot index {shown(path)}: {reason}" for path, reason in
-              (result.embedding.failed if result.embedding else [])]
+    for entry in reported_changes(result.scans, result.embedding, library.folders()):
+        if entry.what == "not checked":
+            continue
+        if entry.what == "moved":
+            lines.append(f"moved {entry.path} → {entry.to}")
+        elif entry.what in ("unreadable", "failed"):
+            verb = "cannot read" if entry.what == "unreadable" else "cannot index"
+            lines.append(f"{verb} {entry.path}: {entry.reason}")
+        else:
+            lines.append(f"{entry.what} {entry.path}")
     return lines
 
 

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from core.library import IndexResult, Library, LibraryError, printable
+from core.library import IndexResult, Library, LibraryError, printable, reported_changes
 
 EXIT_OK, EXIT_ERROR = 0, 1
 MOST_LINES = 50  # per reconcile; a first pass over a big folder is summed up, not listed
@@ -88,23 +88,20 @@ def cmd_folders_list(args) -> int:
 
 
 # -- watch ------------------------------------------------------------------------------------
-def _change_lines(library: Library, result: IndexResult) -> list[str]:
-    def shown(path: str) -> str:
-        root = library.containing_folder(path)
-        return printable(os.path.relpath(path, root) if root else path)
+SYMBOLS = {"added": "+", "changed": "~", "removed": "-", "moved": ">", "unreadable": "!", "failed": "!"}
 
+
+def _change_lines(library: Library, result: IndexResult) -> list[str]:
     lines = []
-    for scan in result.scans.values():
-        for change in scan.changes:
-            if change.op == ">":
-                lines.append(f"> {shown(change.path)} → {shown(change.to)}")
-            elif change.op == "!":
-                lines.append(f"! {shown(change.path)}: {change.reason}")
-            else:
-                lines.append(f"{change.op} {shown(change.path)}")
-        lines += [f"  not checked: {printable(path)}: {error}" for path, error in scan.folder_errors]
-    embedding = result.embedding
-    lines += [f"! {shown(path)}: {reason}" for path, reason in (embedding.failed if embedding else [])]
+    for entry in reported_changes(result.scans, result.embedding, library.folders()):
+        if entry.what == "not checked":
+            lines.append(f"  not checked: {entry.path}: {entry.reason}")
+        elif entry.what == "moved":
+            lines.append(f"> {entry.path} → {entry.to}")
+        elif entry.reason:
+            lines.append(f"! {entry.path}: {entry.reason}")
+        else:
+            lines.append(f"{SYMBOLS[entry.what]} {entry.path}")
     return lines
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import filelock
 
 from core import __version__ as VERSION
+from core.index.changes import ReportedChange, reported_changes
 from core.index import EmbedReport, Indexer, ScanReport
 from core.index.folders import FolderInfo, describe_folders
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
@@ -31,7 +32,7 @@ __all__ = [
     "Library",
     "LibraryError", "ModelError", "Query", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
     "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
-    "can_search_by", "load_model", "printable", "waveform_outline",
+    "can_search_by", "load_model", "printable", "ReportedChange", "reported_changes", "waveform_outline",
 ]
 
 MISSING_FOLDER = "folder is missing (unplugged drive?): its items are kept as they were, not checked"
