@@ -41,15 +41,19 @@ def demo_copy(tmp_path) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def espeak_ng() -> str:
-    """espeak-ng's path. `installer/setup.sh dev` (the README's test command) installs it, so its
-    absence is a broken setup and fails rather than quietly skipping the speech tests."""
-    path = shutil.which("espeak-ng")
+def required_tool(name: str) -> str:
+    """A program's path. `installer/setup.sh dev` (the README's test command) installs the tools
+    the tests use, so one missing is a broken setup: fail, never quietly skip."""
+    path = shutil.which(name)
     if path is None:
-        pytest.fail("espeak-ng is not on PATH: run `installer/setup.sh dev` (or apt-get install espeak-ng)",
+        pytest.fail(f"{name} is not on PATH: run `installer/setup.sh dev` (or apt-get install {name})",
                     pytrace=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def espeak_ng() -> str:
+    return required_tool("espeak-ng")
 
 
 def run_cli(*args: str, cwd: Path = REPO, env_extra: dict | None = None, python_prefix: list | None = None,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, REPO
+from tests.conftest import DEMO, REPO, required_tool
 
 TRACED_CALLS = "connect,sendto,sendmsg,sendmmsg"
 MIN_SECONDS = 20.0  # onnxruntime's telemetry fires ~9 s after a session starts: leave it time to
@@ -66,13 +66,7 @@ def network_traffic(strace_log: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def strace() -> str:
-    """strace's path. `installer/setup.sh dev` (the README's test command) installs it, so its
-    absence is a broken setup and fails rather than quietly skipping the network check."""
-    path = shutil.which("strace")
-    if path is None:
-        pytest.fail("strace is not on PATH: run `installer/setup.sh dev` (or apt-get install strace)",
-                    pytrace=False)
-    return path
+    return required_tool("strace")
 
 
 @functools.cache
