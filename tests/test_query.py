@@ -151,8 +151,8 @@ def test_folder_and_sub_folder_filters(indexed, monkeypatch, tmp_path):
     assert len(drawings) == 3 and all(Path(h.item.path).parent == root / "drawings" for h in drawings)
     nearest_images = names(library.search("a cup of coffee", ("image",), limit=3))
     assert len(set(nearest_images) & set(FILES["drawings"])) < 3  # so the KNN had to be asked for more
-    # Past sqlite-vec's largest k the sub-folder's items are scored directly: same answer.
-    monkeypatch.setattr(search_engine, "KNN_MAX", 2)
+    # Past the neighbours checked one by one the sub-folder's items are listed for the index: same answer.
+    monkeypatch.setattr(search_engine, "SUBFOLDER_FETCH", 2)
     assert names(library.search("a cup of coffee", ("image",), limit=3, folder=root / "drawings")) == names(drawings)
     with pytest.raises(QueryError, match="not in the library"):
         library.search("a cat", folder=tmp_path)

@@ -1,6 +1,6 @@
 """Any-to-any search: a query (text, files, a recording, or a weighted combination) becomes one
-vector; the nearest items of each kind that pass the filters are found inside sqlite-vec's KNN and
-merged on calibrated scores."""
+vector; the nearest items of each kind that pass the filters are found by the channel's index
+(core/search/ann.py: the filters inside the candidate search) and merged on calibrated scores."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core.media.extract import ExtractionError
 from core.model import Embedder, ModalityUnavailable
 from core.model.modality import Modality
 from core.search import fusion
+from core.search.ann import ChannelIndex, index_path
 from core.search.calibration import KindScale, scale_for
 from core.search.keywords import keyword_hits
 from core.search.query import Filters, Query, QueryError, Term
@@ -24,7 +25,7 @@ from core.store import LibraryStore, MediaItem, printable
 
 CALIBRATION_SAMPLE = 512
 DEFAULT_FUSION = fusion.CALIBRATED  # measured: docs/experiments/hybrid-search.md
-KNN_MAX = 4096  # sqlite-vec's largest k
+SUBFOLDER_FETCH = 4096  # neighbours checked for a sub-folder before its items are listed instead
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class SearchEngine:
     def __init__(self, store: LibraryStore, embedder: Embedder):
         self.store = store
         self.embedder = embedder
-        self._samples: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
+        self.index = ChannelIndex(store, SEMANTIC, index_path(store.path, SEMANTIC))
+        self._samples: dict[str, tuple[int, np.ndarray]] = {}
         self.keyword_weight = fusion.KEYWORD_WEIGHT  # calibrated fusion's weight of the keyword share
         self.keyword_min_share = fusion.MIN_SHARE  # keyword matches below this share are left out
 
@@ -82,11 +84,16 @@ class SearchEngine:
         return result.vectors[0]
 
     def _scale(self, kind: str, query: np.ndarray) -> KindScale:
-        revision = self.store.revision()
+        """The query's similarity spread over a sample of `kind`, drawn again when the kind's count
+        has changed by more than a twentieth since (every change while it is under the sample's size)."""
+        count = self.index.count_of(kind)
         cached = self._samples.get(kind)
-        if cached is None or cached[0] != revision:
-            _, sample = self.store.vectors(SEMANTIC, kind=kind, limit=CALIBRATION_SAMPLE)
-            cached = (revision, sample)
+        stale = cached is None or (cached[0] != count if count <= CALIBRATION_SAMPLE
+                                   else abs(cached[0] - count) > count / 20)
+        if stale:
+            ids = self.index.sample_ids(kind, CALIBRATION_SAMPLE)
+            vectors = self.store.vectors_of(SEMANTIC, ids.tolist())
+            cached = (count, np.array(list(vectors.values()), np.float32).reshape(len(vectors), -1))
             self._samples[kind] = cached
         return scale_for(query, cached[1])
 
@@ -132,32 +139,26 @@ class SearchEngine:
 
     def _nearest(self, query: np.ndarray, kind: str, k: int, filters: Filters,
                  exclude: frozenset[str]) -> list[tuple[MediaItem, float]]:
-        """The k nearest items of `kind` that pass the filters. The KNN filters kind, dates and
-        library folder itself; a sub-folder and excluded paths are checked on its answer, asking
-        for more neighbours until k pass, and past sqlite-vec's largest k the sub-folder's items
-        are scored directly."""
+        """The k nearest items of `kind` that pass the filters. The index filters kind, dates and
+        library folder inside its search; a sub-folder and excluded paths are checked on its answer,
+        asking for more neighbours until k pass, and past SUBFOLDER_FETCH the sub-folder's items
+        are listed and handed to the index as the allowed ones."""
         fetch = k + len(exclude)
+        allowed = None
         while True:
-            asked = min(fetch, KNN_MAX)
-            neighbours = self.store.nearest(SEMANTIC, query, asked, kind=kind, folder=filters.root,
-                                            after=filters.after, before=filters.before)
+            neighbours = self.index.nearest(query, fetch, kind=kind, folder=filters.root, after=filters.after,
+                                            before=filters.before, allowed=allowed)
             items = self.store.items_by_ids(n.item_id for n in neighbours)
             kept = [(items[n.item_id], n.similarity) for n in neighbours
                     if n.item_id in items and items[n.item_id].path not in exclude
                     and filters.admits_path(items[n.item_id].path)]
-            if len(kept) >= k or len(neighbours) < asked:
+            if len(kept) >= k or len(neighbours) < fetch or allowed is not None:
                 return kept[:k]
-            if asked == KNN_MAX:
-                return self._scored_under(query, kind, k, filters, exclude)
-            fetch *= 4
-
-    def _scored_under(self, query: np.ndarray, kind: str, k: int, filters: Filters,
-                      exclude: frozenset[str]) -> list[tuple[MediaItem, float]]:
-        items = {item.id: item for item in self.store.items_under(filters.under or filters.root or "/")
-                 if item.kind == kind and item.path not in exclude and filters.admits_date(item.taken_at)}
-        vectors = self.store.vectors_of(SEMANTIC, items)
-        scored = sorted(((items[i], float(v @ query)) for i, v in vectors.items()), key=lambda p: -p[1])
-        return scored[:k]
+            if fetch >= SUBFOLDER_FETCH and filters.under is not None:
+                allowed = np.array([item.id for item in self.store.items_under(filters.under)], np.int64)
+                fetch = k + len(exclude)
+            else:
+                fetch *= 4
 
     def search(
         self,

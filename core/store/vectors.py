@@ -5,12 +5,19 @@ hum-to-search) has its own space and width and so its own table. Channel names c
 caller (core.kinds defines them); this module only keeps their tables.
 
 Each table has metadata columns that filter inside the KNN (kind, taken_at, folder).
+
+Every change to a channel's vectors is noted in a journal (`vector_journal`: per channel and item,
+the sequence number of its last change), so an index kept outside the database (core/search/ann.py)
+can tell it is stale and catch up with only what changed. Like the channels' tables, the journal is
+created by the first write that needs it rather than by a numbered migration; a channel rebuilt for
+a new model starts a new journal epoch.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,10 +57,93 @@ def create_vector_table(conn, channel: str, dim: int) -> None:
     )
 
 
+_JOURNAL = """CREATE TABLE IF NOT EXISTS vector_journal (
+                  channel TEXT NOT NULL,
+                  item_id INTEGER NOT NULL,
+                  seq     INTEGER NOT NULL,
+                  PRIMARY KEY (channel, item_id)
+              )"""
+_JOURNAL_SEQ = "CREATE INDEX IF NOT EXISTS vector_journal_seq ON vector_journal(seq)"
+
+
+@dataclass(frozen=True)
+class JournalPosition:
+    """Where a channel's journal stands: an index built at this position is up to date."""
+
+    epoch: str  # changes when the channel's table is rebuilt (a new model)
+    seq: int  # the last change's sequence number (0: none yet)
+
+
+@dataclass(frozen=True)
+class VectorRows:
+    """A block of a channel's rows: ids, their vectors and the metadata the KNN filters on."""
+
+    ids: np.ndarray  # int64
+    vectors: np.ndarray  # float32, (len(ids), dim)
+    kinds: list[str]
+    taken_at: np.ndarray  # int64 seconds
+    folders: list[str]
+
+
 class VectorChannels:
     """The vector side of LibraryStore (mixed into it: same connection, same transactions)."""
 
     conn: object
+
+    def _has_journal(self) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vector_journal'").fetchone() is not None
+
+    def _note_changes(self, channel: str, item_ids: Iterable[int]) -> None:
+        """Journal these items' vectors as changed (inside the caller's transaction)."""
+        if not self._has_journal():
+            self.conn.execute(_JOURNAL)
+            self.conn.execute(_JOURNAL_SEQ)
+        for item_id in item_ids:
+            self.conn.execute(
+                "INSERT INTO vector_journal(channel, item_id, seq) VALUES "
+                "(?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM vector_journal)) "
+                "ON CONFLICT(channel, item_id) DO UPDATE SET seq = excluded.seq", (channel, int(item_id)))
+
+    def journal_position(self, channel: str) -> JournalPosition:
+        epoch = self.conn.execute("SELECT value FROM meta WHERE key = ?", (f"journal_epoch:{channel}",)).fetchone()
+        seq = 0
+        if self._has_journal():
+            seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM vector_journal WHERE channel = ?",
+                                    (channel,)).fetchone()[0]
+        return JournalPosition(epoch[0] if epoch else "", int(seq))
+
+    def changed_since(self, channel: str, seq: int) -> list[int]:
+        """The items whose vectors in `channel` changed (added, replaced, moved or removed) after `seq`."""
+        if not self._has_journal():
+            return []
+        return [row[0] for row in self.conn.execute(
+            "SELECT item_id FROM vector_journal WHERE seq > ? AND channel = ?", (int(seq), channel))]
+
+    def vector_count(self, channel: str) -> int:
+        if self.channel(channel) is None:
+            return 0
+        return self.conn.execute(f"SELECT count(*) FROM {vector_table(channel)}").fetchone()[0]
+
+    def vector_rows(self, channel: str, item_ids: Iterable[int] | None = None,
+                    block: int = 50_000) -> Iterator[VectorRows]:
+        """A channel's rows with their metadata, in blocks: all of them, or those of `item_ids`
+        that have a vector."""
+        binding = self.channel(channel)
+        if binding is None:
+            return
+        sql = f"SELECT item_id, embedding, kind, taken_at, folder FROM {vector_table(channel)}"
+        if item_ids is None:
+            cursor = self.conn.execute(sql)
+            while rows := cursor.fetchmany(block):
+                yield _rows(rows, binding.dim)
+            return
+        ids = [int(i) for i in item_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self.conn.execute(f"{sql} WHERE item_id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            if rows:
+                yield _rows(rows, binding.dim)
 
     def channel(self, channel: str) -> ChannelBinding | None:
         row = self.conn.execute("SELECT model_id, dim FROM channels WHERE name = ?", (channel,)).fetchone()
@@ -78,6 +168,10 @@ class VectorChannels:
         with self.transaction():
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
             create_vector_table(self.conn, channel, dim)
+            if self._has_journal():
+                self.conn.execute("DELETE FROM vector_journal WHERE channel = ?", (channel,))
+            self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                              "SET value = excluded.value", (f"journal_epoch:{channel}", uuid.uuid4().hex))
             self.conn.execute(
                 "INSERT INTO channels(name, model_id, dim) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE "
                 "SET model_id = excluded.model_id, dim = excluded.dim", (channel, model_id, int(dim)))
@@ -95,16 +189,19 @@ class VectorChannels:
             f"INSERT INTO {vector_table(channel)}(item_id, embedding, kind, taken_at, folder) VALUES (?, ?, ?, ?, ?)",
             (item_id, data.tobytes(), kind, int(taken_at or 0), printable(folder)),
         )
+        self._note_changes(channel, [item_id])
 
     def _delete_vectors(self, item_id: int) -> None:
         for channel in self.channels():
-            self.conn.execute(f"DELETE FROM {vector_table(channel)} WHERE item_id = ?", (item_id,))
+            if self.conn.execute(f"DELETE FROM {vector_table(channel)} WHERE item_id = ?", (item_id,)).rowcount:
+                self._note_changes(channel, [item_id])
 
     def _set_vector_folder(self, item_ids: Iterable[int], folder: str) -> None:
         ids = list(item_ids)
         for channel in self.channels():
             self.conn.executemany(f"UPDATE {vector_table(channel)} SET folder = ? WHERE item_id = ?",
                                   [(printable(folder), item_id) for item_id in ids])
+            self._note_changes(channel, ids)
 
     def nearest(self, channel: str, query: np.ndarray, k: int, *, kind: str | None = None,
                 folder: str | None = None, after: float | None = None,
@@ -162,3 +259,13 @@ class VectorChannels:
                 f"({','.join('?' * len(chunk))})", chunk).fetchall()
             found.update((row[0], np.frombuffer(row[1], dtype=np.float32)) for row in rows)
         return found
+
+
+def _rows(rows: list, dim: int) -> VectorRows:
+    return VectorRows(
+        np.array([row[0] for row in rows], dtype=np.int64),
+        np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), dim),
+        [row[2] for row in rows],
+        np.array([row[3] or 0 for row in rows], dtype=np.int64),
+        [row[4] for row in rows],
+    )
