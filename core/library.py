@@ -5,19 +5,16 @@ exercised by the same code in tests and benchmarks."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import filelock
 
 from core import __version__ as VERSION
 from core.index.changes import ReportedChange, reported_changes
-from core.index import EmbedReport, Indexer, ScanReport
+from core.index import EmbedReport, ScanReport
 from core.index.folders import FolderInfo, describe_folders
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
+from core.index.service import IndexerBusy, IndexResult, IndexService, LibraryError
 from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
 from core.media.outline import waveform_outline
 from core.model import Embedder, ModelError
@@ -35,28 +32,9 @@ __all__ = [
     "can_search_by", "load_model", "printable", "ReportedChange", "reported_changes", "waveform_outline",
 ]
 
-MISSING_FOLDER = "folder is missing (unplugged drive?): its items are kept as they were, not checked"
-
-
-class LibraryError(ValueError):
-    """A request the library cannot carry out, with a message for the user."""
-
-
-class IndexerBusy(LibraryError):
-    """Another process (or thread) is indexing this library right now."""
-
-
 def writable(path: Path) -> bool:
     """Whether this process may change the database file and create its journal beside it."""
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
-
-
-@dataclass
-class IndexResult:
-    scans: dict[str, ScanReport] = field(default_factory=dict)
-    embedding: EmbedReport | None = None
-    reembed: int = 0  # items invalidated because the model changed
-    notes: list[str] = field(default_factory=list)  # what was done with the folders asked for
 
 
 class Library:
@@ -80,6 +58,7 @@ class Library:
         self._embedder: Embedder | None = embedder
         self._search: SearchEngine | None = None
         self._model_checked = False
+        self._indexer = IndexService(self)
 
     @classmethod
     def for_reading(cls, db_path: str | Path | None = None, model_dir: str | Path | None = None,
@@ -202,9 +181,9 @@ class Library:
             raise LibraryError(f"{printable(folder)} is not a library folder (library folders: {known})")
         return self.store.remove_folder(folder)
 
-    def indexing_lock(self) -> filelock.FileLock:
+    def indexing_lock(self):
         """Held while indexing: a second indexer on the same database would embed everything again."""
-        return filelock.FileLock(f"{self.db_path}.indexing.lock")
+        return self._indexer.indexing_lock()
 
     def index(
         self,
@@ -219,16 +198,8 @@ class Library:
         the disk, then embed whatever is pending. Safe to interrupt: a later call resumes. Only one
         indexer works on a library at a time: another one raises IndexerBusy, or with `wait`
         waits for it to finish."""
-        with self._indexing(wait):
-            result = IndexResult(reembed=self.bind_model())
-            targets: list[tuple[str, list[str] | None]] = []  # (library folder, paths below it or None)
-            for path in paths or []:
-                root, note = self.add_folder(path)
-                result.notes += [note] if note else []
-                under = os.path.abspath(os.path.expanduser(str(path)))
-                targets.append((root, [under] if under != root else None))
-            return self._reconcile_and_embed(targets or [(f, None) for f in self.folders()], result,
-                                             scan_progress, embed_progress, should_stop)
+        return self._indexer.index(paths, scan_progress=scan_progress, embed_progress=embed_progress,
+                                   should_stop=should_stop, wait=wait)
 
     def reconcile(
         self,
@@ -241,19 +212,7 @@ class Library:
         """Bring `paths` in step with the disk — files or folders inside library folders, created,
         changed, moved or deleted (what a folder watcher reports) — then embed what became pending.
         Paths outside every library folder are ignored (said in `notes`)."""
-        result = IndexResult()
-        by_root: dict[str, list[str]] = {}
-        for path in paths:
-            absolute = os.path.abspath(os.path.expanduser(str(path)))
-            root = self.containing_folder(absolute)
-            if root is None:
-                result.notes.append(f"{printable(absolute)} is not in a library folder: ignored")
-            else:
-                by_root.setdefault(root, []).append(absolute)
-        with self._indexing(wait):
-            result.reembed = self.bind_model()
-            targets = [(root, None if root in under else under) for root, under in by_root.items()]
-            return self._reconcile_and_embed(targets, result, _no_progress, embed_progress, should_stop)
+        return self._indexer.reconcile(paths, embed_progress=embed_progress, should_stop=should_stop, wait=wait)
 
     def watch(self, on_change: Callable[[IndexResult], None] = lambda result: None,
               say: Callable[[str], None] = lambda message: None, should_stop: StopCheck = lambda: False,
@@ -262,51 +221,8 @@ class Library:
         """Reconcile every library folder, then follow them until should_stop(), each change handed to
         `on_change` once settled; `say` gets the watcher's news (core.index.watcher). Runs on the calling
         thread, which must own this Library; holds the indexing lock only while reconciling."""
-        from core.index.watcher import FolderWatcher
-
-        def reconcile(paths: list[str]) -> bool:
-            try:
-                on_change(self.reconcile(paths, embed_progress=embed_progress, should_stop=should_stop, wait=False))
-            except IndexerBusy:
-                return False
-            return True
-
-        FolderWatcher(self.folders, reconcile, settle=settle, poll_every=poll_every, say=say).run(should_stop)
-
-    @contextlib.contextmanager
-    def _indexing(self, wait: bool):
-        """Writes are this library's alone while the indexing lock is held."""
-        if self.read_only:
-            raise LibraryError(f"{printable(str(self.db_path))} is read-only: indexing needs a writable "
-                               "library (choose another with --db PATH)")
-        lock = self.indexing_lock()
-        try:
-            lock.acquire(timeout=-1 if wait else 0)
-        except filelock.Timeout:
-            raise IndexerBusy(
-                "another Trimodal-Bind is indexing this library right now and will embed what is pending; "
-                "wait for it to finish (or use `index --wait`), then run index again") from None
-        try:
-            yield
-        finally:
-            lock.release()
-
-    def _reconcile_and_embed(self, targets, result: IndexResult, scan_progress, embed_progress,
-                             should_stop) -> IndexResult:
-        indexer = Indexer(self.store, self.embedder)
-        for root, under in targets:
-            if should_stop():
-                break
-            label = under[0] if under and len(under) == 1 else root
-            if not os.path.isdir(root):
-                report = ScanReport(folder_errors=[(root, MISSING_FOLDER)],
-                                    not_checked=len(self.store.items_in_folder(root)))
-                self.store.set_folder_problems(root, report.folder_errors)
-                result.scans[label] = report
-                continue
-            result.scans[label] = indexer.reconcile(root, under, scan_progress)
-        result.embedding = indexer.embed_pending(progress=embed_progress, should_stop=should_stop)
-        return result
+        self._indexer.watch(on_change, say, should_stop, settle=settle, poll_every=poll_every,
+                            embed_progress=embed_progress)
 
     # -- search -------------------------------------------------------------------------------
     def search(self, query: Query | str, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
