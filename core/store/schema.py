@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from core.store.jobs import backfill_jobs, create_jobs_table
 from core.store.keywords import backfill_keywords, create_keyword_table
 from core.store.pathcodec import from_db, is_inside, printable
 from core.store.vectors import create_vector_table
@@ -169,7 +170,15 @@ def _v5_keywords(conn) -> None:
     backfill_keywords(conn)
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels, _v4_folder_patterns, _v5_keywords)
+def _v6_jobs(conn) -> None:
+    """The durable job queue (core/store/jobs.py): one row per (item, task), an "embed" job for
+    every item already there in the state its status says."""
+    create_jobs_table(conn)
+    backfill_jobs(conn)
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels, _v4_folder_patterns, _v5_keywords,
+                                   _v6_jobs)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -17,11 +17,11 @@ import numpy as np
 
 from core.store.driver import get_driver
 from core.store.folders import FolderSettings
+from core.store.jobs import EMBED, JobQueue
 from core.store.keywords import KeywordIndex
 from core.store.pathcodec import from_db, printable, to_db
 from core.store.schema import SCHEMA_VERSION, migrate, schema_version
 from core.store.vectors import VectorChannels
-
 
 
 @dataclass
@@ -70,7 +70,7 @@ class ReadOnlyLibrary(RuntimeError):
     """The database can only be read (read-only file, folder or file system) and this needs to write."""
 
 
-class LibraryStore(FolderSettings, VectorChannels, KeywordIndex):
+class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue):
     def __init__(self, path: str | Path, *, read_only: bool = False):
         """`read_only` opens an existing database without ever writing to it (no migration, no
         journal change), for reading a library on read-only media; writing then raises."""
@@ -271,9 +271,11 @@ class LibraryStore(FolderSettings, VectorChannels, KeywordIndex):
         mtime: float | None,
         content_hash: str | None,
         error: str | None = None,
+        tasks: Sequence[str] = (EMBED,),
     ) -> int:
         """Insert or refresh a file seen on disk. A changed file loses its vector and goes back to
-        pending; a file that could not even be read is stored as failed with the reason."""
+        pending, its `tasks` queued; a file that could not even be read is stored as failed with the
+        reason (its jobs too)."""
         now = time.time()
         status = "failed" if error else "pending"
         path_db, folder_db = to_db(path), to_db(folder)
@@ -296,6 +298,7 @@ class LibraryStore(FolderSettings, VectorChannels, KeywordIndex):
                     (path_db, folder_db, kind, size, mtime, content_hash, status, error, now, now),
                 ).lastrowid
             self._set_keywords(item_id, path, None)  # the name now; the text once embedded
+            self._queue_jobs(item_id, tasks, status, error)
         return item_id
 
     def move_item(self, item_id: int, new_path: str, folder: str, mtime: float | None) -> None:
@@ -339,24 +342,16 @@ class LibraryStore(FolderSettings, VectorChannels, KeywordIndex):
                 "taken_at = ?, width = ?, height = ?, duration = ?, extracted_text = ?, "
                 "warning = ?, content_hash = coalesce(?, content_hash), indexed_at = ?, updated_at = ? "
                 "WHERE id = ?",
-                (
-                    int(bool(vectors)),
-                    made_by,
-                    taken_at,
-                    width,
-                    height,
-                    duration,
-                    printable(extracted_text) if extracted_text else extracted_text,
-                    printable(warning) if warning else None,
-                    content_hash,
-                    time.time(),
-                    time.time(),
-                    item_id,
-                ),
+                (int(bool(vectors)), made_by, taken_at, width, height, duration,
+                 printable(extracted_text) if extracted_text else extracted_text,
+                 printable(warning) if warning else None, content_hash, time.time(), time.time(), item_id),
             )
+            self._finish_job(item_id, EMBED, "done" if vectors else "skipped",
+                             None if vectors else "the model cannot embed this kind: kept by its metadata")
 
     def mark_failed(self, item_id: int, error: str) -> None:
         with self.transaction():
+            self._finish_job(item_id, EMBED, "failed", printable(error))
             self._delete_vectors(item_id)
             self.conn.execute(
                 "UPDATE items SET status = 'failed', error = ?, warning = NULL, has_vector = 0, "
