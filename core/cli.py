@@ -195,6 +195,12 @@ def cmd_status(args) -> int:
     for kind, counts in status["items"].items():
         print(f"  {kind:<5} done {counts['done']:6d}  pending {counts['pending']:6d}  "
               f"failed {counts['failed']:6d}  with vector {counts['vectors']:6d}")
+    if status.get("not_taken"):
+        print("files of types the app does not take (left out, by type):")
+        for folder, counts in status["not_taken"].items():
+            shown = ", ".join(f"{n} {extension}" for extension, n in list(counts.items())[:8])
+            rest = sum(list(counts.values())[8:])
+            print(f"  {printable(folder)}: {shown}{f', and {rest} more' if rest else ''}")
     if status["not_checked"]:
         print("folders not checked (their items are kept as they were):")
         for problem in status["not_checked"]:

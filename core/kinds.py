@@ -33,13 +33,16 @@ KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         Kind("image", "Picture", "Pictures",
-             frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}),
+             frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
+                        ".heic", ".heif", ".avif", ".svg"}),
              ("images", "photo", "photos", "picture", "pictures", "drawing", "drawings"), Modality.IMAGE),
         Kind("audio", "Recording", "Recordings",
-             frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".mp3"}),
+             frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".mp3",
+                        ".m4a", ".m4b", ".aac"}),
              ("sound", "sounds", "recording", "recordings", "memo", "memos"), Modality.AUDIO),
         Kind("text", "Note", "Notes",
-             frozenset({".txt", ".md", ".markdown", ".rst", ".org"}),
+             frozenset({".txt", ".md", ".markdown", ".rst", ".org",
+                        ".html", ".htm", ".pdf", ".docx", ".odt"}),
              ("note", "notes", "document", "documents"), Modality.TEXT),
     )
 }

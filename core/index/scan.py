@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -117,12 +118,23 @@ def describe_file(path: str) -> ScannedFile | None:
     return ScannedFile(path, kind, info.st_size, info.st_mtime)
 
 
+NO_EXTENSION = "(no extension)"
+
+
+def type_of(name: str) -> str:
+    """How a file the library does not take is counted: its extension in lower case."""
+    extension = os.path.splitext(name)[1].lower()
+    return extension or NO_EXTENSION
+
+
 def scan_folder(folder: str, rules: FolderRules = NO_RULES, root: str | None = None,
-                ) -> Iterator[ScannedFile | FolderError]:
+                not_taken: Counter | None = None) -> Iterator[ScannedFile | FolderError]:
     """Yield a ScannedFile for each supported file under `folder` (in library folder `root`,
     by default itself) and a FolderError for each sub-folder that could not be listed. Names
     skipped by default, names listed in a folder's `.trimodal-ignore` and what `rules` leave out
-    are skipped; directory symlinks are not followed (they can form loops)."""
+    are skipped; directory symlinks are not followed (they can form loops). Files of a type the
+    library does not take (".heic" before it did, ".docx", ".mov") are counted by extension in
+    `not_taken`, so status can say what was left out instead of leaving it out silently."""
     root = folder if root is None else root
     stack = [folder]
     while stack:
@@ -149,13 +161,17 @@ def scan_folder(folder: str, rules: FolderRules = NO_RULES, root: str | None = N
             described = describe_file(entry.path)
             if described is not None:
                 yield described
+            elif not_taken is not None and kind_of(entry.name) is None:
+                not_taken[type_of(entry.name)] += 1
         stack.extend(reversed(subfolders))
 
 
-def scan_path(root: str, path: str, rules: FolderRules = NO_RULES) -> Iterator[ScannedFile | FolderError]:
+def scan_path(root: str, path: str, rules: FolderRules = NO_RULES,
+              not_taken: Counter | None = None) -> Iterator[ScannedFile | FolderError]:
     """What is at `path` below library folder `root` now: a sub-folder is walked, a file is
     described, and a path that is gone (or skipped by the ignore rules) yields nothing. A
-    path inside a folder that cannot be listed yields that folder's error: its items are kept."""
+    path inside a folder that cannot be listed yields that folder's error: its items are kept.
+    Files of types not taken below a walked folder are counted in `not_taken` (see scan_folder)."""
     relative = os.path.relpath(path, root).split(os.sep)
     folder = root
     for name in relative[:-1] if relative != ["."] else []:
@@ -170,7 +186,7 @@ def scan_path(root: str, path: str, rules: FolderRules = NO_RULES) -> Iterator[S
         return
     if os.path.isdir(path) and not os.path.islink(path):
         if path == root or rules.takes(root, path, True):
-            yield from scan_folder(path, rules, root)
+            yield from scan_folder(path, rules, root, not_taken)
         return
     described = describe_file(path) if os.path.lexists(path) and rules.takes(root, path, False) else None
     if described is not None:

@@ -8,9 +8,9 @@ with `Extracted.warning` saying so.
 from __future__ import annotations
 
 import contextlib
+import re
 import struct
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
@@ -18,11 +18,17 @@ from PIL import Image
 from core.media.audio_headers import (
     aiff_declared_frames, mp3_declares_length, ogg_ends_with_end_of_stream, riff_declared_frames,
 )
-from core.model.preprocess import FileContent, decode_error
+from core.media.exif import photo_facts
+from core.media.notes_formats import BINARY_READERS, MARKUP_READERS, NoteFormatError
+from core.media.ocr import text_in_picture
+from core.media.text_decoding import decode_note
+from core.media.tags import audio_tags
+from core.model.preprocess import SVG_EXTENSIONS, FileContent, UnreadableInput, decode_error, open_image
 
 Source = str | FileContent  # a file, or its bytes already read
 
 MAX_NOTE_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 200 * 1024 * 1024  # PDF, Word, OpenDocument: mostly the pictures inside
 MAX_MEDIA_BYTES = 2 * 1024 * 1024 * 1024
 # Audio shorter than this is refused. 100 ms is about the shortest sound a listener can name (a
 # click, a clap, a single drum hit last tens of ms but are recorded with their decay); anything
@@ -37,9 +43,16 @@ MAX_SAMPLE_RATE = 768_000
 # A file is called truncated when at least this much of what its header declares does not decode:
 # less is inaudible and covers writers whose sizes are off by a few bytes or one MP3 frame.
 TRUNCATION_MIN_MISSING_SECONDS = 0.1
-EXIF_DATETIME_ORIGINAL = 0x9003
-EXIF_DATETIME = 0x0132
-EXIF_IFD = 0x8769
+# An SVG is XML parsed whole and then rendered: a drawing larger than this is not a drawing.
+MAX_SVG_BYTES = 20 * 1024 * 1024
+
+
+# Containers libsndfile does not read: only FFmpeg's word on them is worth showing.
+FFMPEG_FORMATS = frozenset({".m4a", ".m4b", ".aac", ".mp4", ".3gp", ".wma", ".webm", ".mka"})
+
+
+def _extension(path: Source) -> str:
+    return Path(path.path if isinstance(path, FileContent) else path).suffix.lower()
 
 
 class ExtractionError(ValueError):
@@ -54,6 +67,9 @@ class Extracted:
     duration: float | None = None
     text: str | None = None
     warning: str | None = None  # indexed, but something is wrong with the file (e.g. truncated)
+    camera: str | None = None  # a photo's EXIF make and model
+    latitude: float | None = None  # where a photo was taken (EXIF GPS), decimal degrees
+    longitude: float | None = None
 
 
 def _sizes(size: int, limit: int) -> tuple[str, str]:
@@ -78,26 +94,30 @@ def _check_size(path: Source, limit: int) -> int:
     return size
 
 
-def _exif_date(img: Image.Image) -> float | None:
-    exif = img.getexif()
-    raw = exif.get_ifd(EXIF_IFD).get(EXIF_DATETIME_ORIGINAL) or exif.get(EXIF_DATETIME)
-    if not raw:
-        return None
-    try:
-        return datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S").timestamp()
-    except ValueError:
-        return None
-
-
 def extract_image(path: Source) -> Extracted:
-    _check_size(path, MAX_MEDIA_BYTES)
+    size = _check_size(path, MAX_MEDIA_BYTES)
+    if _extension(path) in SVG_EXTENSIONS and size > MAX_SVG_BYTES:
+        shown, limit_shown = _sizes(size, MAX_SVG_BYTES)
+        raise ExtractionError(f"drawing too large: {shown} of SVG (limit {limit_shown})")
     try:
-        with Image.open(path.open() if isinstance(path, FileContent) else path) as img:
-            width, height = img.size
-            taken_at = _exif_date(img)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        with open_image(path) as img:
+            if img.width * img.height > Image.MAX_IMAGE_PIXELS:  # Pillow only warns up to twice that
+                raise Image.DecompressionBombError(
+                    f"{img.width}×{img.height} pixels ({img.width * img.height / 1e6:.0f} megapixels)")
+            facts = photo_facts(img)
+    except Image.DecompressionBombError as exc:
+        raise ExtractionError(f"image too large to decode safely: {_pixels(exc)} "
+                              f"(limit {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ExtractionError(f"cannot decode image: {decode_error(exc, path)}") from exc
-    return Extracted(taken_at=taken_at, width=width, height=height)
+    return Extracted(taken_at=facts.taken_at, width=facts.width, height=facts.height, camera=facts.camera,
+                     latitude=facts.latitude, longitude=facts.longitude, text=text_in_picture(path))
+
+
+def _pixels(bomb: Exception) -> str:
+    """Pillow's "Image size (400000000 pixels) exceeds limit…" as "400 megapixels"."""
+    numbers = re.findall(r"\((\d+) pixels\)", str(bomb))
+    return f"{int(numbers[0]) / 1e6:.0f} megapixels" if numbers else str(bomb)
 
 
 def _duration_text(seconds: float) -> str:
@@ -170,101 +190,85 @@ def _truncation(soundfile, path: Source, size: int, info) -> tuple[int, str | No
     return frames, f"truncated: the header declares {said:.{decimals}f} s, only {got:.{decimals}f} s decode"
 
 
+def _check_rate(rate: int) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise ExtractionError(f"header says {rate:,} Hz sample rate, not a real audio rate "
+                              f"(expected {MIN_SAMPLE_RATE:,}–{MAX_SAMPLE_RATE:,} Hz)")
+
+
+def _check_duration(duration: float) -> None:
+    if duration < MIN_AUDIO_SECONDS:
+        raise ExtractionError(f"too short to hear: {_duration_text(duration)} "
+                              f"(at least {MIN_AUDIO_SECONDS * 1000:.0f} ms needed)")
+
+
+def _audio_by_libsndfile(soundfile, path: Source, size: int, info) -> tuple[float, str | None]:
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise ExtractionError("audio file holds no samples")
+    _check_rate(info.samplerate)
+    frames, warning = _truncation(soundfile, path, size, info)
+    if frames <= 0:
+        raise ExtractionError("audio file holds no samples that decode")
+    return frames / info.samplerate, warning
+
+
+def _audio_by_av(path: Source, libsndfile_error: BaseException,
+                 declared: float | None) -> tuple[float, str | None]:
+    """(seconds present, a truncation warning or None) for what only FFmpeg reads (AAC, ALAC).
+    Present is what the container's packets hold up to the end of the bytes (demuxed, not
+    decoded: cheap); declared is the length the container or mutagen states."""
+    from core.model.av_decode import av_info, av_present_seconds
+
+    try:
+        info = av_info(path)
+        present = av_present_seconds(path)
+    except UnreadableInput as exc:
+        # For what only FFmpeg reads, its reason is the one that says something; for a .wav that
+        # libsndfile refused, libsndfile's does.
+        if _extension(path) in FFMPEG_FORMATS:
+            raise ExtractionError(str(exc)) from None
+        raise ExtractionError(f"cannot decode audio: {decode_error(libsndfile_error, path)}") from None
+    _check_rate(info.rate)
+    if present <= 0:
+        raise ExtractionError("audio file holds no samples that decode")
+    declared = declared or info.declared_seconds
+    if declared and declared - present >= TRUNCATION_MIN_MISSING_SECONDS:
+        return present, f"truncated: the header declares {declared:.1f} s, only {present:.1f} s decode"
+    return present, None
+
+
 def extract_audio(path: Source) -> Extracted:
     size = _check_size(path, MAX_MEDIA_BYTES)
     import soundfile
 
+    tags = audio_tags(path)
     try:
         info = soundfile.info(path.open() if isinstance(path, FileContent) else path)
     except (RuntimeError, soundfile.LibsndfileError, OSError) as exc:
-        raise ExtractionError(f"cannot decode audio: {decode_error(exc, path)}") from exc
-    if info.frames <= 0 or info.samplerate <= 0:
-        raise ExtractionError("audio file holds no samples")
-    if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
-        raise ExtractionError(f"header says {info.samplerate:,} Hz sample rate, not a real audio rate "
-                              f"(expected {MIN_SAMPLE_RATE:,}–{MAX_SAMPLE_RATE:,} Hz)")
-    frames, warning = _truncation(soundfile, path, size, info)
-    if frames <= 0:
-        raise ExtractionError("audio file holds no samples that decode")
-    duration = frames / info.samplerate
-    if duration < MIN_AUDIO_SECONDS:
-        raise ExtractionError(f"too short to hear: {_duration_text(duration)} "
-                              f"(at least {MIN_AUDIO_SECONDS * 1000:.0f} ms needed)")
-    return Extracted(duration=duration, warning=warning)
-
-
-BOMS = [  # longest first: the UTF-32LE BOM starts with the UTF-16LE one
-    (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xef\xbb\xbf", "utf-8"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\xfe\xff", "utf-16-be"),
-]
-
-
-def _looks_binary(data: bytes) -> bool:
-    sample = data[:8192]
-    if b"\x00" in sample:
-        return True
-    control = sum(1 for byte in sample if byte < 32 and byte not in (9, 10, 12, 13))
-    return control > len(sample) * 0.05
-
-
-def _looks_like_text(text: str) -> bool:
-    """Decoded text, not binary that happened to decode: no NULs, few control or unassigned-looking
-    characters (replacement characters count against it too)."""
-    sample = text[:8192]
-    if not sample or "\x00" in sample:
-        return False
-    odd = sum(1 for char in sample if (ord(char) < 32 and char not in "\t\n\f\r") or char == "\ufffd"
-              or 0xD800 <= ord(char) <= 0xDFFF or 0xE000 <= ord(char) <= 0xF8FF)
-    return odd <= len(sample) * 0.05
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """'utf-16-le' or 'utf-16-be' when the NUL bytes say so: text mostly below U+0100 (Latin
-    script, digits, spaces, newlines) in UTF-16 has a zero high byte in most characters, all on the
-    same side, and (having no U+0000) hardly any on the other side."""
-    sample = data[: 8192 - 8192 % 2]
-    pairs = len(sample) // 2
-    if pairs < 2:
-        return None
-    even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    if odd >= pairs * 0.25 and even <= pairs * 0.02:
-        return "utf-16-le"
-    if even >= pairs * 0.25 and odd <= pairs * 0.02:
-        return "utf-16-be"
-    return None
-
-
-def _decode_note(data: bytes) -> str:
-    for bom, encoding in BOMS:
-        if data.startswith(bom):
-            text = data[len(bom) :].decode(encoding, errors="replace")
-            if _looks_like_text(text) or not text.strip():
-                return text
-            raise ExtractionError("not a text file (binary content)")
-    encoding = _utf16_without_bom(data) if b"\x00" in data[:8192] else None
-    if encoding:
-        try:
-            text = data[: len(data) - len(data) % 2].decode(encoding)
-        except UnicodeDecodeError:
-            text = None
-        if text is not None and _looks_like_text(text):
-            return text
-    if _looks_binary(data):
-        raise ExtractionError("not a text file (binary content)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")  # legacy Windows notes
+        duration, warning = _audio_by_av(path, exc, tags.declared_seconds)
+    else:
+        duration, warning = _audio_by_libsndfile(soundfile, path, size, info)
+    _check_duration(duration)
+    return Extracted(duration=duration, warning=warning, text=tags.text)
 
 
 def extract_text(path: Source) -> Extracted:
-    _check_size(path, MAX_NOTE_BYTES)
-    text = _decode_note(path.data if isinstance(path, FileContent) else Path(path).read_bytes())
+    extension = _extension(path)
+    binary_reader = BINARY_READERS.get(extension)
+    _check_size(path, MAX_DOCUMENT_BYTES if binary_reader else MAX_NOTE_BYTES)
+    data = path.data if isinstance(path, FileContent) else Path(path).read_bytes()
+    try:
+        if binary_reader:
+            text = binary_reader(data)
+        else:
+            text = decode_note(data)
+            if extension in MARKUP_READERS:
+                text = MARKUP_READERS[extension](text)
+    except NoteFormatError as exc:
+        raise ExtractionError(str(exc)) from None
     if not text.strip():
-        raise ExtractionError("note is empty")
+        raise ExtractionError("a scanned PDF without a text layer holds no words to read" if extension == ".pdf"
+                              else "note is empty")
     return Extracted(text=text)
 
 

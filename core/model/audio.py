@@ -5,7 +5,8 @@ sound-effects CNN exported by `training.export_audio_trunk`, with its STFT / mel
 inside the graph: it takes raw waveform blocks and gives one 512-d vector per block.
 
 Choices, matching aisfx's own pipeline (see the export script for the parameters):
-- Decoding: libsndfile via soundfile (wav, flac, ogg/vorbis/opus, mp3 with libsndfile ≥ 1.1, aiff…).
+- Decoding: libsndfile via soundfile (wav, flac, ogg/vorbis/opus, mp3 with libsndfile ≥ 1.1, aiff…),
+  and what libsndfile does not take (AAC in .m4a/.aac, ALAC) through PyAV (core.model.av_decode).
   Channels are averaged, then resampled with soxr "HQ" (what librosa.load uses). At most
   `MAX_SECONDS` (60 s) are read from the start of a file; longer recordings are described by their
   first minute. A file cut short (a copy interrupted, a download stopped) is described by what
@@ -110,13 +111,25 @@ def decode_file(path: str | Path | FileContent, max_seconds: float = MAX_SECONDS
                     raise exc
                 data = np.concatenate(parts)
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError) as exc:
-        raise UnreadableInput(f"cannot decode audio (unsupported format or corrupt file): "
-                              f"{decode_error(exc, path)}") from None
+        return _decoded_by_av(path, max_seconds, exc)
     except OSError as exc:
         raise UnreadableInput(f"cannot read file: {exc.strerror or exc}") from None
     if data.shape[0] == 0:
         raise UnreadableInput("no audio samples in file")
     return Waveform(data, source_rate)
+
+
+def _decoded_by_av(path: Path | FileContent, max_seconds: float, libsndfile_error: BaseException) -> Waveform:
+    """What FFmpeg (PyAV) decodes of a file libsndfile does not take (AAC in .m4a/.aac, ALAC…);
+    raises UnreadableInput with libsndfile's reason when FFmpeg cannot read it either (the usual
+    case for a file that is not audio at all)."""
+    from core.model.av_decode import av_decode
+
+    try:
+        return av_decode(path, max_seconds)
+    except UnreadableInput:
+        raise UnreadableInput(f"cannot decode audio (unsupported format or corrupt file): "
+                              f"{decode_error(libsndfile_error, path)}") from None
 
 
 def mono_at(waveform: Waveform, sample_rate: int, max_seconds: float = MAX_SECONDS) -> np.ndarray:

@@ -57,13 +57,42 @@ class Waveform:
     rate: int
 
 
+def _register_image_formats() -> None:
+    """HEIC/HEIF (phones' photos) through pillow-heif's libheif; AVIF Pillow reads itself."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # an install without it reads every other format
+        return
+    register_heif_opener()
+
+
+_register_image_formats()
+SVG_EXTENSIONS = (".svg",)
+
+
+def _is_svg(image: str | Path | FileContent) -> bool:
+    name = image.path if isinstance(image, FileContent) else str(image)
+    return name.lower().endswith(SVG_EXTENSIONS)
+
+
+def open_image(image: str | Path | FileContent) -> Image.Image:
+    """Pillow's lazy image (headers read, pixels not yet) for a file or its bytes; an SVG drawing
+    is rendered first (core.model.svg). Raises what Pillow raises, and SvgError (a ValueError)."""
+    if _is_svg(image):
+        from core.model.svg import render_svg
+
+        data = image.data if isinstance(image, FileContent) else Path(image).read_bytes()
+        return Image.open(render_svg(data))
+    return Image.open(image.open() if isinstance(image, FileContent) else image)
+
+
 def load_rgb(image: str | Path | FileContent | Image.Image) -> Image.Image:
     """An image (a file, its bytes, or a picture already in memory) with its EXIF orientation
     applied, in RGB; raises UnreadableInput."""
     try:
         if isinstance(image, Image.Image):
             return ImageOps.exif_transpose(image).convert("RGB")
-        with Image.open(image.open() if isinstance(image, FileContent) else image) as img:
+        with open_image(image) as img:
             img = ImageOps.exif_transpose(img)
             return img.convert("RGB")
     except Image.DecompressionBombError as exc:
