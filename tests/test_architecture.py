@@ -22,6 +22,8 @@ FORBIDDEN_BELOW = {
     "core.media": ("core.store", "core.index", "core.search", "core.evaluation", "core.library", "core.cli"),
     "core.index": ("core.search", "core.evaluation", "core.library", "core.cli"),
     "core.search": ("core.index", "core.evaluation", "core.library", "core.cli"),
+    "core.melody": ("core.store", "core.media", "core.model", "core.index", "core.search", "core.evaluation",
+                    "core.library", "core.cli", "core.kinds"),
     "core.evaluation": ("core.store", "core.index", "core.search", "core.library", "core.cli"),
 }
 MAX_FILE_LINES = 400
