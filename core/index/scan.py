@@ -8,6 +8,7 @@ folder's own include/exclude patterns (FolderRules) are left out.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat
@@ -34,6 +35,8 @@ class FolderError:
 
 
 def _describe_stat_error(path: str, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "link loop: the link leads back to itself through other links, never to a file"
     if os.path.islink(path) and not os.path.exists(path):
         return f"broken link (points to {os.readlink(path)!r})"
     return f"cannot read: {exc.strerror or exc}"

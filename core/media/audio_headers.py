@@ -129,3 +129,27 @@ def ogg_ends_with_end_of_stream(path: Source, size: int) -> bool | None:
                 if _ogg_crc(bytes(page)) == expected:
                     return bool(header[5] & 0x04)
     return None
+
+
+def mp4_lacks_index(path: Source, size: int) -> bool:
+    """Whether an MP4/M4A file has its 'ftyp' box but no 'moov' box (the index of its samples)
+    among its top-level boxes. Recorders write 'moov' last, so a recording or copy that did not
+    finish has none, and nothing in it can be played; FFmpeg only says "invalid data"."""
+    seen = set()
+    with binary(path) as handle:
+        position = 0
+        while position + 8 <= size and len(seen) < 64:
+            handle.seek(position)
+            header = handle.read(16)
+            if len(header) < 8:
+                break
+            length, box = struct.unpack(">I4s", header[:8])
+            if length == 1 and len(header) == 16:
+                length = struct.unpack(">Q", header[8:16])[0]
+            elif length == 0:
+                length = size - position  # the box runs to the end of the file
+            seen.add(box)
+            if length < 8:
+                break
+            position += length
+    return b"ftyp" in seen and b"moov" not in seen

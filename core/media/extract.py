@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from core.media.audio_headers import (
-    aiff_declared_frames, mp3_declares_length, ogg_ends_with_end_of_stream, riff_declared_frames,
+    aiff_declared_frames, mp3_declares_length, mp4_lacks_index, ogg_ends_with_end_of_stream, riff_declared_frames,
 )
 from core.media.exif import photo_facts
 from core.media.notes_formats import BINARY_READERS, MARKUP_READERS, NoteFormatError
@@ -225,6 +225,9 @@ def _audio_by_av(path: Source, libsndfile_error: BaseException,
     except UnreadableInput as exc:
         # For what only FFmpeg reads, its reason is the one that says something; for a .wav that
         # libsndfile refused, libsndfile's does.
+        if _parsed(mp4_lacks_index, path, _check_size(path, MAX_MEDIA_BYTES)):
+            raise ExtractionError("the recording is incomplete: its index (the MP4 'moov' box) is missing, "
+                                  "as when a recording or a copy did not finish") from None
         if _extension(path) in FFMPEG_FORMATS:
             raise ExtractionError(str(exc)) from None
         raise ExtractionError(f"cannot decode audio: {decode_error(libsndfile_error, path)}") from None

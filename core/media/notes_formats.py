@@ -128,7 +128,8 @@ def docx_text(data: bytes) -> str:
 
 def odt_text(data: bytes) -> str:
     """An OpenDocument text's headings and paragraphs (odfpy), in document order."""
-    from odf import teletype, text
+    from odf import teletype
+    from odf.namespaces import TEXTNS
     from odf.opendocument import load
 
     _zip_document(data, "OpenDocument").close()
@@ -136,7 +137,7 @@ def odt_text(data: bytes) -> str:
         document = load(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - odfpy raises KeyError, XML errors and more
         raise NoteFormatError(f"cannot read OpenDocument text (damaged, or not an .odt file): {exc}") from None
-    wanted = {text.P().qname, text.H().qname}
+    wanted = {(TEXTNS, "p"), (TEXTNS, "h")}  # paragraphs and headings
     lines: list[str] = []
 
     def walk(node) -> None:

@@ -23,9 +23,16 @@ class AudioTags:
     declared_seconds: float | None  # the container's length by mutagen, None when it does not say
 
 
+# WAV and AIFF carry ID3 tags that mutagen's "easy" interface leaves as raw frames.
+ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB"}
+
+
 def _values(tags, key: str) -> list[str]:
     try:
-        values = tags.get(key) or []
+        if hasattr(tags, "getall") and not hasattr(tags, "valid_keys"):  # raw ID3, not EasyID3
+            values = [text for frame in tags.getall(ID3_FRAMES[key]) for text in frame.text]
+        else:
+            values = tags.get(key) or []
     except (KeyError, ValueError):
         return []
     if isinstance(values, str):

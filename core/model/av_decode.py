@@ -34,10 +34,8 @@ def _open(source: str | Path | FileContent):
 
 
 def ffmpeg_reason(exc: BaseException) -> str:
-    """FFmpeg's complaint in words a user can act on where it is a known one."""
+    """FFmpeg's complaint without its errno and the path (the caller names the file)."""
     text = str(exc)
-    if "moov atom not found" in text or "moov" in text.lower():
-        return "the file is incomplete: its index ('moov' atom) is missing, as when a recording or copy did not finish"
     text = text.split(": '")[0]  # FFmpeg appends the path, which the caller names anyway
     return text.split("] ", 1)[-1] if text.startswith("[Errno") else text
 
