@@ -43,9 +43,13 @@ def ocr_mode() -> str:
     return mode if mode in MODES else "auto"
 
 
-def set_ocr_mode(mode: str) -> None:
-    """auto: OCR pictures the cheap test says hold text; on: every picture; off: none."""
+def set_ocr_mode(mode: str | None) -> None:
+    """auto: OCR pictures the cheap test says hold text; on: every picture; off: none; None:
+    back to the default ($TRIMODAL_BIND_OCR, else auto)."""
     global _mode
+    if mode is None:
+        _mode = None
+        return
     mode = mode.strip().lower()
     if mode not in MODES:
         raise ValueError(f"text-in-pictures mode must be one of {', '.join(MODES)}, not {mode!r}")
