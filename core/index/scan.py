@@ -35,6 +35,8 @@ class FolderError:
 
 
 def _describe_stat_error(path: str, exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError) and not os.path.islink(path):
+        return "file disappeared while its folder was read"
     if exc.errno == errno.ELOOP:
         return "link loop: the link leads back to itself through other links, never to a file"
     if os.path.islink(path) and not os.path.exists(path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,11 +101,13 @@ def extract_image(path: Source) -> Extracted:
         shown, limit_shown = _sizes(size, MAX_SVG_BYTES)
         raise ExtractionError(f"drawing too large: {shown} of SVG (limit {limit_shown})")
     try:
-        with open_image(path) as img:
-            if img.width * img.height > Image.MAX_IMAGE_PIXELS:  # Pillow only warns up to twice that
-                raise Image.DecompressionBombError(
-                    f"{img.width}×{img.height} pixels ({img.width * img.height / 1e6:.0f} megapixels)")
-            facts = photo_facts(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused just below
+            with open_image(path) as img:
+                if img.width * img.height > Image.MAX_IMAGE_PIXELS:  # Pillow only warns up to twice that
+                    raise Image.DecompressionBombError(
+                        f"{img.width}×{img.height} pixels ({img.width * img.height / 1e6:.0f} megapixels)")
+                facts = photo_facts(img)
     except Image.DecompressionBombError as exc:
         raise ExtractionError(f"image too large to decode safely: {_pixels(exc)} "
                               f"(limit {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels)") from exc

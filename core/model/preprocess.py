@@ -101,6 +101,9 @@ def load_rgb(image: str | Path | FileContent | Image.Image) -> Image.Image:
         raise UnreadableInput("file not found") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         # Pillow raises OSError/UnidentifiedImageError for corrupt or truncated data.
+        if str(exc).startswith("image file is truncated"):
+            raise UnreadableInput("cannot decode image: the file is cut short (truncated), as when a copy "
+                                  "or download did not finish") from exc
         raise UnreadableInput(f"cannot decode image: {decode_error(exc, image)}") from exc
 
 
