@@ -253,6 +253,15 @@ class Library:
         """Search by a recording in memory: a microphone's samples, (n,) or (n, channels), at `rate` Hz."""
         return self.search(Query.waveform(samples, rate), kinds, limit, min_score, **filters)
 
+    def search_vector(self, vector, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
+                      min_score: float | None = None, *, after=None, before=None,
+                      folder: str | Path | None = None) -> list[SearchHit]:
+        """By a vector already in the model's space (the model's width, any length): another tool's
+        embedding, or a benchmark's; filtered like `search`."""
+        engine = self.search_engine
+        filters = Filters.of(kinds, after, before, folder, self.folders())
+        return engine.search(engine.checked_vector(vector), filters=filters, limit=limit, min_score=min_score)
+
     # -- status -------------------------------------------------------------------------------
     def status(self) -> dict:
         counts = self.store.counts(KIND_NAMES)
