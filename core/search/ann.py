@@ -11,9 +11,10 @@ search during indexing sees the new items without a rebuild.
 Filters are applied inside the candidate search: the items that pass (kind, date, folder, an
 allowed set of ids) become a bitmap that faiss checks while it scans the inverted lists, and the
 number of lists probed grows as the filter gets narrower, up to all of them; so a filter never
-leaves a search short of `k` while at least `k` items pass. Candidates are re-scored with the
-exact float vectors from the database (the lists hold 8-bit codes). Chosen by measurement:
-docs/experiments/search-scale.md.
+leaves a search short of `k` while at least `k` items pass. The lists hold 16-bit floats, so the
+scores are the cosines to about 1e-3 and need no second pass (sqlite-vec reads a whole chunk of
+1,024 vectors to return one: re-scoring 40 candidates from the database cost 30-140 ms at 100k).
+Chosen by measurement: docs/experiments/search-scale.md.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from core.store import printable
 from core.store.vectors import JournalPosition, Neighbour, VectorRows
 
 EXACT_BELOW = 20_000  # fewer vectors than this: one list of exact float vectors (a flat scan)
-TRAIN_PER_LIST = 40  # k-means training sample per inverted list
-NPROBE = 24  # lists probed by an unfiltered search (recall@10 >= 0.99 on the benchmark's clusters)
-RESCORE = 4  # candidates re-scored exactly per neighbour wanted
-SAVE_AFTER = 5_000  # journal changes caught up with before the index file is written again
+MOST_LISTS = 2048  # k-means over more lists costs minutes at 1M items on two cores
+TRAIN_PER_LIST = 40  # k-means training sample per inverted list (faiss asks for at least 39)
+NPROBE = 48  # lists probed by an unfiltered search (docs/experiments/search-scale.md)
+SAVE_AFTER = 5_000
+UNREAD_MOST = 2_000  # changes whose vectors left the journal, read from the table before a rebuild is cheaper  # journal changes caught up with before the index file is written again
 FORMAT = 1
 
 
@@ -57,8 +59,8 @@ def index_path(db_path: str | Path, channel: str) -> Path | None:
 
 
 def lists_for(count: int) -> int:
-    """One list (an exact scan) for a small library, about sqrt(n) lists above that."""
-    return 1 if count < EXACT_BELOW else int(2 ** round(math.log2(math.sqrt(count))))
+    """One list (an exact scan) for a small library, about 4·sqrt(n) lists above that."""
+    return 1 if count < EXACT_BELOW else min(MOST_LISTS, int(2 ** round(math.log2(4 * math.sqrt(count)))))
 
 
 class ChannelIndex:
@@ -73,6 +75,7 @@ class ChannelIndex:
         self.build_seconds = 0.0
         self.unsaved = 0
         self.model_id = ""
+        self._bitmaps: dict[tuple, tuple[np.ndarray, int]] = {}
         self._new_metadata(0)
 
     # -- metadata per item id, for the filters ----------------------------------------------------
@@ -118,7 +121,7 @@ class ChannelIndex:
         return 0 if self.index is None else int(self.index.ntotal)
 
     def stats(self) -> IndexStats:
-        codec = "flat" if self.lists <= 1 else "sq8"
+        codec = "flat" if self.lists <= 1 else "fp16"
         memory = 0 if self.index is None else int(faiss.serialize_index(self.index).nbytes) + self.present.nbytes * 14
         return IndexStats(self.count, self.lists, codec, self.build_seconds, memory)
 
@@ -138,11 +141,12 @@ class ChannelIndex:
         if (position.epoch != self.position.epoch or position.seq < self.position.seq
                 or binding.model_id != self.model_id):
             self.build()
-        elif position.seq > self.position.seq:
-            self._catch_up(position)
+        elif position.seq > self.position.seq and not self._catch_up(position):
+            self.build()
         if self._outgrown():
             self.build()
         self.revision = self.store.revision()
+        self._bitmaps.clear()
 
     def _outgrown(self) -> bool:
         """Grown far past what the lists were made for: a flat scan past twice its bound, or four
@@ -170,21 +174,33 @@ class ChannelIndex:
         self.unsaved = 0
         self.save()
 
-    def _catch_up(self, position: JournalPosition) -> None:
-        changed = np.array(self.store.changed_since(self.channel, self.position.seq), np.int64)
-        known = changed[changed < len(self.present)]
-        gone = known[self.present[known]]
-        if len(gone):
-            self.index.remove_ids(faiss.IDSelectorBatch(gone))
-            self.present[gone] = False
-        for rows in self.store.vector_rows(self.channel, changed.tolist()):
+    def _catch_up(self, position: JournalPosition) -> bool:
+        """Apply the journal's changes since the index's position; False when they are too many to
+        read one by one (the caller rebuilds)."""
+        changes = self.store.changes_since(self.channel, self.position.seq)
+        if len(changes.unread) > UNREAD_MOST:
+            return False
+        replaced = [] if changes.rows is None else changes.rows.ids.tolist()
+        stale = np.array(changes.gone + replaced + changes.unread, np.int64)
+        stale = stale[stale < len(self.present)]
+        stale = stale[self.present[stale]]
+        if len(stale):
+            self.index.remove_ids(faiss.IDSelectorBatch(stale))
+            self.present[stale] = False
+        blocks = ([changes.rows] if changes.rows is not None else []) + list(
+            self.store.vector_rows(self.channel, changes.unread))
+        for rows in blocks:
             self.index.add_with_ids(rows.vectors, rows.ids)
             self._remember(rows)
+        for item_id, folder in changes.moved:
+            if item_id < len(self.present) and self.present[item_id]:
+                self.folder_codes[item_id] = self._codes(self.folders, [folder])[0]
         self.position = position
-        self.unsaved += len(changed)
+        self.unsaved += len(stale) + sum(len(rows.ids) for rows in blocks) + len(changes.moved)
         if self.unsaved >= SAVE_AFTER:
             self.save()
             self.unsaved = 0
+        return True
 
     # -- the index file --------------------------------------------------------------------------
     def save(self) -> None:
@@ -226,8 +242,8 @@ class ChannelIndex:
         if index.d != binding.dim:
             return False
         self.index, self.position, self.model_id = index, position, binding.model_id
-        if current.seq > position.seq:
-            self._catch_up(current)
+        if current.seq > position.seq and not self._catch_up(current):
+            return False
         if self.count != self.store.vector_count(self.channel):
             return False  # the database was changed some other way: do not trust the file
         return True
@@ -258,29 +274,34 @@ class ChannelIndex:
         self.refresh()
         if self.index is None or k <= 0 or not self.count:
             return []
-        mask = self.admitted(**filters)
-        passing = int(mask.sum())
+        bitmap, passing = self._bitmap(filters)
         if passing == 0:
             return []
-        wanted = min(k * (RESCORE if self.lists > 1 else 1), passing)
+        wanted = min(k, passing)
         probes = min(self.lists, math.ceil(self.nprobe * self.count / passing))
-        scores, ids = self._candidates(query, wanted, mask, probes)
+        scores, ids = self._candidates(query, wanted, bitmap, probes)
         if len(ids) < wanted and probes < self.lists:
-            scores, ids = self._candidates(query, wanted, mask, self.lists)  # every list: exact on the codes
-        if self.lists <= 1:  # the lists hold the float vectors: the scores are exact already
-            return [Neighbour(int(i), float(s)) for s, i in zip(scores[:k], ids[:k])]
-        vectors = self.store.vectors_of(self.channel, ids.tolist())
-        scored = sorted(((float(vector @ query), item_id) for item_id, vector in vectors.items()), reverse=True)
-        return [Neighbour(item_id, similarity) for similarity, item_id in scored[:k]]
+            scores, ids = self._candidates(query, wanted, bitmap, self.lists)  # every list: exact on the codes
+        return [Neighbour(int(i), float(s)) for s, i in zip(scores, ids)]
 
-    def _candidates(self, query: np.ndarray, wanted: int, mask: np.ndarray,
+    def _candidates(self, query: np.ndarray, wanted: int, bitmap: np.ndarray,
                     probes: int) -> tuple[np.ndarray, np.ndarray]:
-        bitmap = np.packbits(mask, bitorder="little")
-        selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
+        selector = faiss.IDSelectorBitmap(len(self.present), faiss.swig_ptr(bitmap))
         params = faiss.SearchParametersIVF(sel=selector, nprobe=max(1, probes))
         scores, ids = self.index.search(np.ascontiguousarray(query, np.float32).reshape(1, -1), wanted, params=params)
         found = ids[0] >= 0
         return scores[0][found], ids[0][found]
+
+    def _bitmap(self, filters: dict) -> tuple[np.ndarray, int]:
+        """The filters' bitmap over item ids and how many pass, kept until the index changes."""
+        key = tuple(sorted((name, value if not isinstance(value, np.ndarray) else value.tobytes())
+                           for name, value in filters.items()))
+        if key not in self._bitmaps:
+            if len(self._bitmaps) > 32:
+                self._bitmaps.clear()
+            mask = self.admitted(**filters)
+            self._bitmaps[key] = (np.packbits(mask, bitorder="little"), int(np.count_nonzero(mask)))
+        return self._bitmaps[key]
 
     def count_of(self, kind: str) -> int:
         self.refresh()
@@ -296,8 +317,8 @@ class ChannelIndex:
 
 
 def _new_index(dim: int, lists: int, blocks: list[VectorRows]):
-    """One list of float vectors (exact, needs no training), or `lists` lists of 8-bit codes trained
-    on a sample."""
+    """One list of float vectors (exact, needs no training), or `lists` lists of 16-bit floats
+    around centroids trained on a sample."""
     if lists <= 1:
         quantizer = faiss.IndexFlatIP(dim)
         quantizer.add(np.zeros((1, dim), np.float32))  # the one list's centroid: nothing to train
@@ -305,7 +326,8 @@ def _new_index(dim: int, lists: int, blocks: list[VectorRows]):
         index.own_fields = True
         quantizer.this.disown()
         return index
-    index = faiss.index_factory(dim, f"IVF{lists},SQ8", faiss.METRIC_INNER_PRODUCT)
+    index = faiss.index_factory(dim, f"IVF{lists},SQfp16", faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter = 10
     index.train(_training_sample(blocks, max(lists * TRAIN_PER_LIST, 10_000)))
     return index
 

@@ -110,6 +110,16 @@ class SearchEngine:
             return None
         return self.store.vectors_of(SEMANTIC, [item.id]).get(item.id)
 
+    def checked_vector(self, vector) -> np.ndarray:
+        """A vector given by the caller, as a unit vector of the model's width."""
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if vector.shape != (self.embedder.dim,) or not np.all(np.isfinite(vector)):
+            raise QueryError(f"a query vector must be {self.embedder.dim} finite numbers (got {vector.shape[0]})")
+        norm = float(np.linalg.norm(vector))
+        if norm < 1e-6:
+            raise QueryError("a query vector of zeros points nowhere")
+        return vector / norm
+
     def _term_vector(self, query: Query, term: Term) -> np.ndarray:
         try:
             if term.text is not None:
