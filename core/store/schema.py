@@ -177,8 +177,21 @@ def _v6_jobs(conn) -> None:
     backfill_jobs(conn)
 
 
+def _v7_photo_facts(conn) -> None:
+    """A photo's camera (EXIF make and model) and where it was taken (EXIF GPS, decimal degrees);
+    items indexed before keep NULLs until their file changes (core/media/exif.py reads them)."""
+    _execute_each(
+        conn,
+        """
+        ALTER TABLE items ADD COLUMN camera TEXT;
+        ALTER TABLE items ADD COLUMN latitude REAL;
+        ALTER TABLE items ADD COLUMN longitude REAL
+        """
+    )
+
+
 MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels, _v4_folder_patterns, _v5_keywords,
-                                   _v6_jobs)
+                                   _v6_jobs, _v7_photo_facts)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
