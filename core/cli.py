@@ -37,7 +37,29 @@ def _progress_to(bar):
 
 
 def _open_library(args):
-    return Library(args.db, getattr(args, "library_model", None))
+    return Library(args.db, getattr(args, "library_model", None), threads=getattr(args, "threads", None))
+
+
+def _embedding_shown_on(bar, every: float = 2.0):
+    """Progress events to the bar on a terminal; otherwise a plain line every `every` seconds
+    (and the last), which logs and pipes can read."""
+    import time
+
+    last = [0.0]
+
+    def show(event) -> None:
+        left = f", {event.eta:.0f} s left" if event.eta is not None else ""
+        if not bar.disable:
+            bar.total = event.total
+            bar.n = event.done
+            bar.set_postfix_str(f"{event.rate:.1f}/s{left}", refresh=True)
+            return
+        now = time.monotonic()
+        if now - last[0] >= every or event.done >= event.total:
+            last[0] = now
+            _err(f"embedding {event.done}/{event.total} ({event.rate:.1f} items/s{left})")
+
+    return show
 
 
 def _db_typed_by_user(args) -> bool:
@@ -67,6 +89,13 @@ def _empty_library_hint(args) -> str:
 
 
 # -- index ------------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def cmd_index(args) -> int:
     with _open_library(args) as library:
         try:
@@ -74,7 +103,7 @@ def cmd_index(args) -> int:
                 result = library.index(
                     args.paths or None,
                     scan_progress=_progress_to(scan_bar),
-                    embed_progress=_progress_to(embed_bar),
+                    on_progress=_embedding_shown_on(embed_bar),
                     wait=args.wait,
                 )
         except LibraryError as exc:
@@ -312,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("paths", nargs="*", metavar="PATH")
     index.add_argument("--wait", action="store_true",
                        help="if another indexer is working on this library, wait for it instead of stopping")
+    index.add_argument("--threads", type=_positive_int, metavar="N",
+                       help="cores to use (readers and the model; default: all)")
     index.set_defaults(func=cmd_index)
 
     forget = commands.add_parser("forget", help="remove a folder from the library (files stay on disk); "

@@ -14,6 +14,7 @@ from core.index.changes import ReportedChange, reported_changes
 from core.index import EmbedReport, ScanReport
 from core.index.folders import FolderInfo, describe_folders
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
+from core.index.pipeline import Progress, ProgressListener
 from core.index.service import IndexerBusy, IndexResult, IndexService, LibraryError
 from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
 from core.media.outline import waveform_outline
@@ -25,7 +26,7 @@ from core.store import (
 )
 
 __all__ = [
-    "BUNDLED_MODEL_DIR", "DEMO_LIBRARY_DIR", "VERSION", "EmbedReport", "FolderInfo", "IndexResult", "IndexerBusy",
+    "BUNDLED_MODEL_DIR", "DEMO_LIBRARY_DIR", "VERSION", "EmbedReport", "Progress", "FolderInfo", "IndexResult", "IndexerBusy",
     "Library",
     "LibraryError", "ModelError", "Query", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
     "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
@@ -45,12 +46,15 @@ class Library:
         embedder: Embedder | None = None,
         *,
         read_only: bool = False,
+        threads: int | None = None,
     ):
         """`embedder` lets several libraries (one per thread: SQLite connections are not shared
-        across threads) use one set of ONNX sessions. `read_only` never writes to the database."""
+        across threads) use one set of ONNX sessions. `read_only` never writes to the database.
+        `threads` caps the CPU indexing uses (readers and the model's own; default all cores)."""
         self.db_path = Path(db_path) if db_path else default_db_path()
         self.model_dir = Path(model_dir) if model_dir else BUNDLED_MODEL_DIR
         self.read_only = read_only
+        self.threads = threads
         try:
             self.store = LibraryStore(self.db_path, read_only=read_only)
         except ReadOnlyLibrary as exc:
@@ -87,7 +91,7 @@ class Library:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = Embedder(self.model_dir)
+            self._embedder = Embedder(self.model_dir, threads=self.threads)
         return self._embedder
 
     def bind_model(self) -> int:
@@ -193,13 +197,14 @@ class Library:
         embed_progress: ProgressCallback = _no_progress,
         should_stop: StopCheck = lambda: False,
         wait: bool = False,
+        on_progress: ProgressListener | None = None,
     ) -> IndexResult:
         """Add `paths` to the library (if given), reconcile them (or every library folder) with
         the disk, then embed whatever is pending. Safe to interrupt: a later call resumes. Only one
         indexer works on a library at a time: another one raises IndexerBusy, or with `wait`
-        waits for it to finish."""
+        waits for it to finish. `on_progress` gets a Progress (done, total, rate, ETA) per batch."""
         return self._indexer.index(paths, scan_progress=scan_progress, embed_progress=embed_progress,
-                                   should_stop=should_stop, wait=wait)
+                                   should_stop=should_stop, wait=wait, on_progress=on_progress)
 
     def reconcile(
         self,
@@ -208,21 +213,43 @@ class Library:
         embed_progress: ProgressCallback = _no_progress,
         should_stop: StopCheck = lambda: False,
         wait: bool = True,
+        on_progress: ProgressListener | None = None,
     ) -> IndexResult:
         """Bring `paths` in step with the disk — files or folders inside library folders, created,
         changed, moved or deleted (what a folder watcher reports) — then embed what became pending.
         Paths outside every library folder are ignored (said in `notes`)."""
-        return self._indexer.reconcile(paths, embed_progress=embed_progress, should_stop=should_stop, wait=wait)
+        return self._indexer.reconcile(paths, embed_progress=embed_progress, should_stop=should_stop, wait=wait,
+                                       on_progress=on_progress)
 
     def watch(self, on_change: Callable[[IndexResult], None] = lambda result: None,
               say: Callable[[str], None] = lambda message: None, should_stop: StopCheck = lambda: False,
               *, settle: float = 1.0, poll_every: float = 60.0,
-              embed_progress: ProgressCallback = _no_progress) -> None:
+              embed_progress: ProgressCallback = _no_progress, on_progress: ProgressListener | None = None) -> None:
         """Reconcile every library folder, then follow them until should_stop(), each change handed to
         `on_change` once settled; `say` gets the watcher's news (core.index.watcher). Runs on the calling
         thread, which must own this Library; holds the indexing lock only while reconciling."""
         self._indexer.watch(on_change, say, should_stop, settle=settle, poll_every=poll_every,
-                            embed_progress=embed_progress)
+                            embed_progress=embed_progress, on_progress=on_progress)
+
+    # Safe from any thread (the GUI's): they only signal the thread that indexes.
+    def pause_indexing(self) -> None:
+        """Hold indexing between batches (nothing half-written) until resume_indexing()."""
+        self._indexer.control.pause()
+
+    def resume_indexing(self) -> None:
+        self._indexer.control.resume()
+
+    def cancel_indexing(self) -> None:
+        """End the run under way after its current batch; what is left stays queued for the next."""
+        self._indexer.control.cancel()
+
+    @property
+    def indexing_paused(self) -> bool:
+        return self._indexer.control.paused
+
+    def jobs(self) -> dict[str, dict[str, int]]:
+        """The job queue: {task: {pending, running, done, failed, skipped: n}}."""
+        return self.store.job_counts()
 
     # -- search -------------------------------------------------------------------------------
     def search(self, query: Query | str, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
@@ -284,10 +311,11 @@ class Library:
 
 
 # -- the model, shared ------------------------------------------------------------------------
-def load_model(model_dir: str | Path | None = None) -> Embedder:
+def load_model(model_dir: str | Path | None = None, threads: int | None = None) -> Embedder:
     """The model, loaded once and shared by the libraries of several threads (pass it as
-    `Library(..., embedder=model)`); raises ModelError when the model folder is damaged."""
-    return Embedder(Path(model_dir) if model_dir else BUNDLED_MODEL_DIR)
+    `Library(..., embedder=model)`); raises ModelError when the model folder is damaged.
+    `threads` caps the cores its inference uses (default all)."""
+    return Embedder(Path(model_dir) if model_dir else BUNDLED_MODEL_DIR, threads=threads)
 
 
 def can_search_by(model: Embedder, path: str | Path) -> bool:

@@ -231,6 +231,27 @@ def test_include_and_exclude_patterns_per_folder(tmp_path, embedder):
         assert library.folder_details()[1].exclude == ()
 
 
+def test_changed_patterns_re_scan_the_watched_folder(watched):
+    """`folders add` with new patterns (here through the door, as another process would write
+    them) or an edited `.trimodal-ignore` re-scans the folder while `watch` runs."""
+    folder, library, watching = watched
+    note = folder / "notes" / "our_cat.md"
+    photo = folder / "photos" / "coffee.jpg"
+    assert found(library, note) and found(library, photo)
+    library.add_folder(folder, exclude=["notes"])  # only recorded: the watcher must notice
+    wait_until(lambda: not found(library, note), SETTLE + WITHIN + 2.0, "an excluded folder leaving search")
+    assert any("patterns" in m for m in watching.messages), watching.messages
+    library.add_folder(folder, exclude=[])
+    wait_until(lambda: found(library, note), SETTLE + WITHIN + 2.0, "a folder let in again")
+
+    ignore = folder / "photos" / ".trimodal-ignore"
+    ignore.write_text("coffee.jpg\n")
+    wait_until(lambda: not found(library, photo), SETTLE + WITHIN, "a name listed in .trimodal-ignore leaving")
+    assert found(library, folder / "photos" / "chelsea_the_cat.jpg")
+    ignore.unlink()
+    wait_until(lambda: found(library, photo), SETTLE + WITHIN, "a name no longer ignored coming back")
+
+
 # -- when the system cannot watch a folder ------------------------------------------------------
 def test_the_watch_limit_falls_back_to_a_periodic_reconcile(tmp_path, embedder, monkeypatch):
     """inotify's watch limit cannot be hit safely on a shared machine: the observer's schedule

@@ -1,9 +1,10 @@
-"""Keep the store in step with folders: reconcile what is on disk, then embed what is pending.
+"""Keep the store in step with folders: reconcile what is on disk, then work through the jobs.
 
 The two phases are separate on purpose. The scan only stats and hashes files and records each
-one as pending (or failed, with a reason); embedding then works through the pending items in
-batches, each batch committed on its own. A killed process therefore resumes exactly where it
-stopped: whatever was not committed is still pending.
+one as pending (or failed, with a reason) with its jobs queued in the same transaction
+(core/store/jobs.py); the jobs are then worked through in batches (core/index/pipeline.py:
+readers ahead, one writer), each batch's outcomes committed together. A killed process
+therefore resumes exactly where it stopped: whatever was not committed is still queued.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.hashing import file_sha256 as content_hash
+from core.index.embedding import EmbedHandler, EmbedReport
+from core.index.pipeline import (
+    TASKS, IndexControl, Progress, ProgressListener, ProgressMeter, Task, default_threads, register_task, run_jobs,
+    tasks_for,
+)
 from core.index.scan import FolderError, FolderRules, scan_path
-from core.kinds import KIND_NAMES, KINDS, SEMANTIC
-from core.media.documents import Document, read_document
-from core.media.extract import ExtractionError
-from core.model import Embedder, ModalityUnavailable
+from core.model import Embedder
 from core.store import LibraryStore, MediaItem, is_inside, printable
+from core.store.jobs import EMBED
 
 # progress(done, total, message); total is 0 while unknown.
 ProgressCallback = Callable[[int, int, str], None]
@@ -55,19 +59,11 @@ class ScanReport:
     changes: list[Change] = field(default_factory=list)  # what this reconcile changed, in order
 
 
-@dataclass
-class EmbedReport:
-    embedded: int = 0
-    metadata_only: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    stopped: bool = False
-    seconds: float = 0.0
-
-
 class Indexer:
-    def __init__(self, store: LibraryStore, embedder: Embedder):
+    def __init__(self, store: LibraryStore, embedder: Embedder, threads: int | None = None):
         self.store = store
         self.embedder = embedder
+        self.threads = threads or default_threads()
 
     # -- phase 1: reconcile -------------------------------------------------------------------
     def reconcile(self, root: str, paths: list[str] | None = None,
@@ -134,7 +130,8 @@ class Indexer:
             if item is None and not vanished_by_hash:
                 # Nothing it could be a move of: the embedding step hashes the bytes it reads, so
                 # a new file is read from disk once.
-                self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None)
+                self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, None,
+                                          tasks=tasks_for(entry.kind))
                 report.new += 1
                 report.changes.append(Change("+", entry.path))
                 continue
@@ -157,7 +154,8 @@ class Indexer:
                 self.store.move_item(item.id, entry.path, root, entry.mtime)
                 report.unchanged += 1
             else:
-                self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, digest)
+                self.store.record_scanned(entry.path, root, entry.kind, entry.size, entry.mtime, digest,
+                                          tasks=tasks_for(entry.kind))
                 report.new += item is None
                 report.changed += item is not None
                 report.changes.append(Change("+" if item is None else "~", entry.path))
@@ -170,71 +168,36 @@ class Indexer:
                      if p.root == root and p.path != top and not is_inside(p.path, top)]
         self.store.set_folder_problems(root, elsewhere + found)
 
-    # -- phase 2: embed -----------------------------------------------------------------------
+    # -- phase 2: work through the job queue ---------------------------------------------------
     def embed_pending(
         self,
         progress: ProgressCallback = _no_progress,
         should_stop: StopCheck = lambda: False,
-        batch_size: int = 16,
+        batch_size: int = 8,
+        *,
+        control: IndexControl | None = None,
+        on_progress: ProgressListener = lambda event: None,
     ) -> EmbedReport:
+        """Every pending job, task by task ("embed" first), `threads` readers ahead of the model."""
         started = time.perf_counter()
+        control = control or IndexControl()
         report = EmbedReport()
-        total = self.store.count_pending()
-        done = 0
-        while True:
-            if should_stop():
-                report.stopped = True
+        self.store.sync_embed_jobs()
+        total = sum(self.store.count_jobs(name) for name in TASKS)
+
+        def tell(event: Progress) -> None:
+            progress(event.done, event.total, event.message)
+            on_progress(event)
+
+        meter = ProgressMeter(total, tell)
+        for name, task in TASKS.items():
+            handler = task.make_handler(self, report)
+            if not run_jobs(self.store, name, handler, threads=self.threads, batch_size=batch_size,
+                            control=control, should_stop=should_stop, meter=meter):
+                report.stopped, report.cancelled = True, control.cancelled
                 break
-            batch = self.store.pending_items(limit=batch_size)
-            if not batch:
-                break
-            for kind in KIND_NAMES:
-                group = [item for item in batch if item.kind == kind]
-                if group:
-                    self._embed_group(kind, group, report)
-            done += len(batch)
-            progress(min(done, total), total, printable(batch[-1].path))
         report.seconds = time.perf_counter() - started
         return report
 
-    def _embed_group(self, kind: str, items: list[MediaItem], report: EmbedReport) -> None:
-        documents: dict[int, Document] = {}
-        for item in items:
-            try:
-                documents[item.id] = read_document(kind, item.path)
-            except ExtractionError as exc:
-                self._fail(item, str(exc), report)
-        ready = [item for item in items if item.id in documents]
-        if not ready:
-            return
-        try:
-            embeddings = self.embedder.embed(KINDS[kind].modality, [documents[i.id].model_input for i in ready])
-        except ModalityUnavailable:
-            embeddings = None  # keep the file's metadata; it gets a vector when the model can
-        with self.store.transaction():
-            for row, item in enumerate(ready):
-                info = documents[item.id].extracted
-                if embeddings is not None and embeddings.errors[row]:
-                    self._fail(item, embeddings.errors[row], report)
-                    continue
-                vector = embeddings.vectors[row] if embeddings is not None else None
-                said = embeddings.transcripts[row] if embeddings is not None and embeddings.transcripts else None
-                self.store.mark_done(
-                    item.id,
-                    {SEMANTIC: vector} if vector is not None else {},
-                    taken_at=info.taken_at or item.mtime,
-                    width=info.width,
-                    height=info.height,
-                    duration=info.duration,
-                    extracted_text=said or info.text,  # a recording's transcript, for keywords
-                    warning=info.warning,
-                    content_hash=documents[item.id].content_hash,
-                )
-                if vector is None:
-                    report.metadata_only += 1
-                else:
-                    report.embedded += 1
 
-    def _fail(self, item: MediaItem, reason: str, report: EmbedReport) -> None:
-        self.store.mark_failed(item.id, reason)
-        report.failed.append((item.path, reason))
+register_task(Task(EMBED, lambda indexer, report: EmbedHandler(indexer.store, indexer.embedder, report)))

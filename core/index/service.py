@@ -16,6 +16,7 @@ from typing import Protocol
 import filelock
 
 from core.index.indexer import EmbedReport, Indexer, ProgressCallback, ScanReport, StopCheck, _no_progress
+from core.index.pipeline import IndexControl, ProgressListener, default_threads
 from core.model import Embedder
 from core.store import LibraryStore, printable
 
@@ -44,6 +45,7 @@ class LibraryDoor(Protocol):
     db_path: Path
     read_only: bool
     store: LibraryStore
+    threads: int | None
 
     @property
     def embedder(self) -> Embedder: ...
@@ -56,6 +58,8 @@ class LibraryDoor(Protocol):
 class IndexService:
     def __init__(self, library: LibraryDoor):
         self.library = library
+        self.control = IndexControl()  # pause / resume / cancel, from any thread
+        self.jobs_reset = (0, 0)  # (put back to pending, given up) when this process took the lock
 
     @property
     def store(self) -> LibraryStore:
@@ -67,9 +71,9 @@ class IndexService:
 
     def index(self, paths, *, scan_progress: ProgressCallback = _no_progress,
               embed_progress: ProgressCallback = _no_progress, should_stop: StopCheck = lambda: False,
-              wait: bool = False) -> IndexResult:
+              wait: bool = False, on_progress: ProgressListener | None = None) -> IndexResult:
         with self._indexing(wait):
-            result = IndexResult(reembed=self.library.bind_model())
+            result = IndexResult(reembed=self.library.bind_model(), notes=self._resumed())
             targets: list[tuple[str, list[str] | None]] = []  # (library folder, paths below it or None)
             for path in paths or []:
                 root, note = self.library.add_folder(path)
@@ -77,10 +81,11 @@ class IndexService:
                 under = os.path.abspath(os.path.expanduser(str(path)))
                 targets.append((root, [under] if under != root else None))
             return self._reconcile_and_embed(targets or [(f, None) for f in self.library.folders()], result,
-                                             scan_progress, embed_progress, should_stop)
+                                             scan_progress, embed_progress, should_stop, on_progress)
 
     def reconcile(self, paths, *, embed_progress: ProgressCallback = _no_progress,
-                  should_stop: StopCheck = lambda: False, wait: bool = True) -> IndexResult:
+                  should_stop: StopCheck = lambda: False, wait: bool = True,
+                  on_progress: ProgressListener | None = None) -> IndexResult:
         result = IndexResult()
         by_root: dict[str, list[str]] = {}
         for path in paths:
@@ -93,21 +98,32 @@ class IndexService:
         with self._indexing(wait):
             result.reembed = self.library.bind_model()
             targets = [(root, None if root in under else under) for root, under in by_root.items()]
-            return self._reconcile_and_embed(targets, result, _no_progress, embed_progress, should_stop)
+            return self._reconcile_and_embed(targets, result, _no_progress, embed_progress, should_stop, on_progress)
 
     def watch(self, on_change: Callable[[IndexResult], None], say: Callable[[str], None], should_stop: StopCheck,
-              *, settle: float, poll_every: float, embed_progress: ProgressCallback) -> None:
+              *, settle: float, poll_every: float, embed_progress: ProgressCallback,
+              on_progress: ProgressListener | None = None) -> None:
         from core.index.watcher import FolderWatcher
 
         def reconcile(paths: list[str]) -> bool:
             try:
-                on_change(self.reconcile(paths, embed_progress=embed_progress, should_stop=should_stop, wait=False))
+                on_change(self.reconcile(paths, embed_progress=embed_progress, should_stop=should_stop, wait=False,
+                                         on_progress=on_progress))
             except IndexerBusy:
                 return False
             return True
 
-        FolderWatcher(self.library.folders, reconcile, settle=settle, poll_every=poll_every,
-                      say=say).run(should_stop)
+        def patterns() -> dict[str, object]:
+            return {root: self.store.folder_patterns(root) for root in self.library.folders()}
+
+        FolderWatcher(self.library.folders, reconcile, settle=settle, poll_every=poll_every, say=say,
+                      patterns=patterns).run(should_stop)
+
+    def _resumed(self) -> list[str]:
+        reset, given_up = self.jobs_reset
+        notes = [f"resuming {reset} file{'s' if reset != 1 else ''} a stopped indexer was working on"] if reset else []
+        return notes + ([f"{given_up} file{'s' if given_up != 1 else ''} stopped the indexer too often: "
+                         "marked failed (`status` lists them)"] if given_up else [])
 
     @contextlib.contextmanager
     def _indexing(self, wait: bool):
@@ -123,15 +139,18 @@ class IndexService:
                 "another Trimodal-Bind is indexing this library right now and will embed what is pending; "
                 "wait for it to finish (or use `index --wait`), then run index again") from None
         try:
+            # Nobody else can be working on a job now: one left running was a process that died.
+            self.jobs_reset = self.store.reset_running_jobs()
+            self.control.begin()
             yield
         finally:
             lock.release()
 
     def _reconcile_and_embed(self, targets, result: IndexResult, scan_progress, embed_progress,
-                             should_stop) -> IndexResult:
-        indexer = Indexer(self.store, self.library.embedder)
+                             should_stop, on_progress) -> IndexResult:
+        indexer = Indexer(self.store, self.library.embedder, self.library.threads or default_threads())
         for root, under in targets:
-            if should_stop():
+            if not self.control.proceed(should_stop):
                 break
             label = under[0] if under and len(under) == 1 else root
             if not os.path.isdir(root):
@@ -141,5 +160,6 @@ class IndexService:
                 result.scans[label] = report
                 continue
             result.scans[label] = indexer.reconcile(root, under, scan_progress)
-        result.embedding = indexer.embed_pending(progress=embed_progress, should_stop=should_stop)
+        result.embedding = indexer.embed_pending(progress=embed_progress, should_stop=should_stop, control=self.control,
+                                                 on_progress=on_progress or (lambda event: None))
         return result

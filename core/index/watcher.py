@@ -21,13 +21,15 @@ from collections.abc import Callable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from core.index.scan import skipped_by_default
+from core.index.scan import IGNORE_FILE, skipped_by_default
 from core.kinds import kind_of
 from core.store import is_inside, printable
 
 # reconcile(paths) -> False when it could not run now (another process is indexing): retried.
 Reconcile = Callable[[list[str]], bool]
 Say = Callable[[str], None]
+# {library folder: its include/exclude patterns}, compared between checks: a change re-scans it.
+Patterns = Callable[[], dict[str, object]]
 
 # What changes a file or folder; watchdog also reports opening and reading, which the indexer
 # itself does while it embeds (following those would reconcile forever).
@@ -72,10 +74,17 @@ def _worth_reconciling(path: str, is_folder: bool) -> bool:
     return not skipped_by_default(name) and (is_folder or kind_of(path) is not None)
 
 
+def _ruled_by(path: str, is_folder: bool) -> str | None:
+    """The folder a changed `.trimodal-ignore` rules (the one it lies in): to be scanned again."""
+    return os.path.dirname(path) if not is_folder and os.path.basename(path) == IGNORE_FILE else None
+
+
 class FolderWatcher:
     def __init__(self, roots: Callable[[], list[str]], reconcile: Reconcile, *, settle: float = 1.0,
-                 poll_every: float = 60.0, say: Say = lambda message: None):
+                 poll_every: float = 60.0, say: Say = lambda message: None, patterns: Patterns = dict):
         self.roots = roots
+        self.patterns = patterns
+        self.known_patterns: dict[str, object] = {}
         self.reconcile = reconcile
         self.settle = settle
         self.poll_every = poll_every
@@ -142,6 +151,9 @@ class FolderWatcher:
         for path in paths:
             if _worth_reconciling(path, is_folder):
                 self.pending[path] = now
+            elif (ruled := _ruled_by(path, is_folder)) is not None:
+                self.pending[ruled] = now
+                self.say(f"{printable(path)} changed: checking {printable(ruled)} again")
 
     def _settled(self) -> list[str]:
         """Once nothing has changed for `settle` seconds (or the oldest change waited
@@ -177,6 +189,7 @@ class FolderWatcher:
         """Start watching library folders added since (or back from being unplugged), stop
         watching those forgotten or gone. A folder newly watched is reconciled whole."""
         roots = set(self.roots())
+        self._follow_patterns(roots)
         for root in [r for r in self.watched if r not in roots or not os.path.isdir(r)]:
             self._unwatch(root)
             if root in roots:
@@ -194,6 +207,16 @@ class FolderWatcher:
                              "watching it when it is back")
                 continue
             self._watch(root)
+
+    def _follow_patterns(self, roots: set[str]) -> None:
+        """A folder whose include/exclude patterns changed (`folders add` with new ones, here or in
+        another process) is scanned again whole: what they now leave out goes, what they let in comes."""
+        now = self.patterns()
+        for root in sorted(roots & set(now) & set(self.known_patterns)):
+            if now[root] != self.known_patterns[root]:
+                self.pending[root] = self._settled_now()
+                self.say(f"the patterns of {printable(root)} changed: checking it again")
+        self.known_patterns = now
 
     def _watch(self, root: str) -> None:
         back = root in self.missing
