@@ -31,6 +31,9 @@ MIN_CONFIDENCE = 0.6  # recognised lines below this score are dropped (mostly te
 MAX_OCR_SIDE = 2000  # larger pictures are shrunk before full OCR (RapidOCR's own max_side_len)
 _mode = None
 _lock = threading.Lock()
+# RapidOCR keeps per-call state on its objects (the detector's resize step), and its sessions
+# use every core anyway: reader threads take turns.
+_ocr_turn = threading.Lock()
 _gate_session = None
 _engine = None
 
@@ -120,7 +123,9 @@ def picture_text(img: Image.Image) -> str:
     upright = ImageOps.exif_transpose(img).convert("RGB")
     if max(upright.size) > MAX_OCR_SIDE:
         upright.thumbnail((MAX_OCR_SIDE, MAX_OCR_SIDE), Image.BILINEAR)
-    result, _ = _ocr_engine()(np.asarray(upright)[:, :, ::-1].copy())
+    engine = _ocr_engine()
+    with _ocr_turn:
+        result, _ = engine(np.asarray(upright)[:, :, ::-1].copy())
     lines = [text.strip() for _, text, score in (result or []) if float(score) >= MIN_CONFIDENCE and text.strip()]
     return "\n".join(lines)
 
