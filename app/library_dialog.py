@@ -42,9 +42,12 @@ class LibraryDialog(QDialog):
     remove_requested = Signal(str)
     exclude_requested = Signal(str, list)  # folder, patterns
     refresh_requested = Signal()
+    rescan_requested = Signal()
+    pause_requested = Signal(bool)  # True: pause
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, can_pause: bool = False):
         super().__init__(parent)
+        self.can_pause = can_pause
         self.setWindowTitle("Library")
         self.resize(820, 480)
         layout = QVBoxLayout(self)
@@ -69,6 +72,15 @@ class LibraryDialog(QDialog):
         for button in (self.add_button, self.remove_button, self.exclude_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        self.indexing_label = QLabel("")
+        self.pause_button = QPushButton("Pause indexing")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self._pause_toggled)
+        self.rescan_button = QPushButton("Re-scan all")
+        self.rescan_button.setToolTip("Check every folder for new, changed, moved and deleted files")
+        self.rescan_button.clicked.connect(self.rescan_requested)
+        for widget in (self.indexing_label, self.pause_button, self.rescan_button):
+            buttons.addWidget(widget)
         page.addLayout(buttons)
         self.tabs.addTab(folders_page, "Folders")
 
@@ -86,6 +98,30 @@ class LibraryDialog(QDialog):
         refresh.clicked.connect(self.refresh_requested)
         layout.addWidget(close)
         self._selection_changed()
+
+    # -- indexing state -----------------------------------------------------------------------
+    def set_indexing(self, running: bool) -> None:
+        paused = running and self.pause_button.isChecked()
+        self.indexing_label.setText("Paused" if paused else "Indexing…" if running else "")
+        self.rescan_button.setEnabled(not running)
+        self.pause_button.setEnabled(running and self.can_pause)
+        self.pause_button.setToolTip(
+            "Hold indexing after the current batch" if self.can_pause
+            else "Pausing needs an engine that can pause indexing (not in this version)")
+        if not running:
+            self.set_paused(False)
+
+    def set_paused(self, paused: bool) -> None:
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(paused)
+        self.pause_button.setText("Resume indexing" if paused else "Pause indexing")
+        self.pause_button.blockSignals(False)
+        if paused:
+            self.indexing_label.setText("Paused")
+
+    def _pause_toggled(self, paused: bool) -> None:
+        self.set_paused(paused)
+        self.pause_requested.emit(paused)
 
     # -- what the worker read ---------------------------------------------------------------
     def show_details(self, folders: list, status: dict) -> None:

@@ -1,90 +1,34 @@
-"""The main window: a search field (the query grammar, typed, dropped or pasted), filters for kind,
-date and folder, the results grid, the library dialog, and status while indexing and watching."""
+"""The main window puts the rooms together: the search bar (app.search_bar) with the microphone
+(app.recorder), the results grid (app.results) and the preview pane (app.preview), the status bar
+while indexing (app.indexing_status), the library, settings and about dialogs; the workers
+(app.workers) do everything that touches the library, off the GUI thread."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QEvent, QMetaObject, QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QImage, QKeySequence, QShortcut
+from PySide6.QtCore import QMetaObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication,
-    QCheckBox,
-    QComboBox,
-    QDateEdit,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
+    QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter, QStyle,
+    QVBoxLayout, QWidget,
 )
 
+from app.about import AboutDialog
+from app.indexing_status import IndexingStatus
 from app.library_dialog import LibraryDialog
-from app.results import ResultsModel, ResultsView
-from app.thumbnails import cache_dir
-from app.workers import IndexWorker, SearchRequest, SearchWorker, WatchWorker, start_in_thread
-from core.kinds import KIND_NAMES, KINDS, kind_of
-from core.library import VERSION, can_search_by, printable
+from app.preview import PreviewPane, audio_output_problem
+from app.query_input import PasteWatcher, clipboard_query, dropped_file
+from app.recorder import MicrophoneControl, default_input_stream, input_device_problem
+from app.result_actions import ResultActions, open_file
+from app.results import THUMBNAIL_SIZES, ResultsModel, ResultsView
+from app.search_bar import STRONG_MATCH, SearchBar
+from app.settings import AppSettings, SettingsDialog, apply_theme
+from app.workers import CAN_PAUSE, IndexWorker, SearchRequest, SearchWorker, WatchWorker, start_in_thread
+from core.library import can_search_by, printable
 
-KIND_FILTERS = [("Everything", KIND_NAMES)] + [(kind.plural, (kind.name,)) for kind in KINDS.values()]
-NO_DATE = QDate(1900, 1, 1)  # a date edit at this value shows "any"
-# Calibrated score (standard deviations above the kind's typical similarity) below which a hit is
-# a weak match, hidden unless the user asks for weak matches.
-STRONG_MATCH = 1.0
-
-
-class _CalendarOpensToday(QObject):
-    """An empty date filter's calendar opens on this month, not on the January 1900 that means "any"."""
-
-    def __init__(self, edit: QDateEdit):
-        super().__init__(edit)
-        self.edit = edit
-
-    def eventFilter(self, watched, event) -> bool:
-        if event.type() == QEvent.Type.Show and self.edit.date() == NO_DATE:
-            today = QDate.currentDate()
-            watched.setCurrentPage(today.year(), today.month())
-        return False
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds + 0.5)
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
-
-
-def _date_edit(tooltip: str) -> QDateEdit:
-    edit = QDateEdit()
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("yyyy-MM-dd")
-    edit.setMinimumDate(NO_DATE)
-    edit.setSpecialValueText("any date")
-    edit.setDate(NO_DATE)
-    edit.setToolTip(tooltip)
-    edit.calendarWidget().installEventFilter(_CalendarOpensToday(edit))
-    return edit
-
-
-class _PasteFilter(QObject):
-    """Ctrl+V in the search field or the grid: an image or a file on the clipboard searches by it."""
-
-    def __init__(self, window: "MainWindow"):
-        super().__init__(window)
-        self.window = window
-
-    def eventFilter(self, watched, event) -> bool:
-        if event.type() == QEvent.Type.KeyPress and event.matches(QKeySequence.StandardKey.Paste):
-            return self.window.paste_query()
-        return False
+INVITATION = ("This is the demo library: try “a cat”, “a cup of coffee” or “a phone ringing”, or drop one of "
+              "its photos here. Add your own folders to search your photos, recordings and notes.")
 
 
 class MainWindow(QMainWindow):
@@ -96,109 +40,72 @@ class MainWindow(QMainWindow):
     exclude_requested = Signal(str, list)
     watch_requested = Signal()
 
-    def __init__(self, db_path: str, embedder, watch: bool = True):
+    def __init__(self, db_path: str, embedder, watch: bool = True, *, settings: AppSettings | None = None,
+                 input_stream=default_input_stream, input_problem: str | None | bool = False,
+                 playback_problem: str | None | bool = False, first_run: bool = False):
+        """`input_problem`/`playback_problem`: why there is no microphone/speaker (None: there is
+        one; False: ask the system)."""
         super().__init__()
         self.setWindowTitle("Trimodal-Bind")
-        self.resize(980, 680)
+        self.resize(1100, 720)
         self.setAcceptDrops(True)
+        self.settings = settings or AppSettings()
         self._embedder = embedder
+        self._db_path = db_path
         self._request_id = 0
-        self._file_query = ""
+        self._query = {}  # the query that is not typed: {"file": path} or {"waveform": (samples, rate)}
         self._indexing = False
         self._watch_wanted = watch
         self._watching = False
-        self._phase = None  # ((phase, total), started, done then) for the rate and the ETA
+        self._pace = None
+        self._threads = []
+        self._last_status = {}
         self.library_dialog: LibraryDialog | None = None
+        mic_problem = input_device_problem() if input_problem is False else input_problem
+        self.playback_problem = audio_output_problem() if playback_problem is False else playback_problem
 
         self._build_actions()
-        self._build_widgets()
+        self._build_widgets(input_stream, mic_problem, first_run)
         self._start_workers(db_path, embedder)
-        self._debounce = QTimer(self, singleShot=True, interval=250)
-        self._debounce.timeout.connect(self.run_search)
-        self.search_box.textEdited.connect(lambda _text: self._debounce.start())
-        self.status_requested.emit()
-        self.details_requested.emit()
         self._add_shortcuts()
-
-    def _add_shortcuts(self) -> None:
-        """Ctrl+F and / focus the search field; Esc clears it (Enter on a card opens it)."""
-        def focus_search() -> None:
-            self.search_box.setFocus()
-            self.search_box.selectAll()
-
-        for keys in (QKeySequence.StandardKey.Find, QKeySequence("/")):
-            shortcut = QShortcut(keys, self)
-            shortcut.activated.connect(focus_search)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self).activated.connect(self.clear_search)
-
-    def clear_search(self) -> None:
-        self._file_query = ""
-        self.query_label.setVisible(False)
-        self.search_box.clear()
-        self.run_search()
+        self.apply_settings()
 
     # -- construction -------------------------------------------------------------------------
     def _build_actions(self) -> None:
         toolbar = self.addToolBar("Library")
         toolbar.setMovable(False)
-        self.library_action = QAction("Library…", self)
-        self.library_action.triggered.connect(self.show_library)
-        self.add_folder_action = QAction("Add folder…", self)
-        self.add_folder_action.triggered.connect(self.choose_folder)
-        self.reindex_action = QAction("Re-scan library", self)
-        self.reindex_action.triggered.connect(lambda: self.start_index([]))
+        self.library_action = QAction("Library…", self, triggered=self.show_library)
+        self.add_folder_action = QAction("Add folder…", self, triggered=self.choose_folder)
+        self.reindex_action = QAction("Re-scan library", self, triggered=lambda: self.start_index([]))
         self.follow_action = QAction("Follow folder changes", self, checkable=True, checked=True)
         self.follow_action.setToolTip("Keep the library in step with its folders while the window is open")
         self.follow_action.toggled.connect(self.set_following)
-        self.about_action = QAction("About", self)
-        self.about_action.triggered.connect(self.show_about)
-        for action in (self.library_action, self.add_folder_action, self.reindex_action, self.about_action):
+        self.settings_action = QAction("Settings…", self, triggered=self.show_settings)
+        self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.about_action = QAction("About", self, triggered=self.show_about)
+        for action in (self.library_action, self.add_folder_action, self.reindex_action, self.settings_action):
             toolbar.addAction(action)
         menu = self.menuBar().addMenu("&Library")
         for action in (self.library_action, self.add_folder_action, self.reindex_action, self.follow_action):
             menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.settings_action)
         self.menuBar().addMenu("&Help").addAction(self.about_action)
 
-    def _build_widgets(self) -> None:
+    def _build_widgets(self, input_stream, mic_problem, first_run: bool) -> None:
         central = QWidget(self)
         layout = QVBoxLayout(central)
-        row = QHBoxLayout()
-        self.search_box = QLineEdit(placeholderText="Search photos, recordings and notes, "
-                                                    "or a sum: \"beach\" + sunset.jpg - people")
-        self.search_box.setClearButtonEnabled(True)
-        self.search_box.setToolTip("Words, or a sum: \"beach\" + sunset.jpg - people (a file by its path; "
-                                   "2:word weighs a term double). Drop a file or paste an image to search by it.")
-        self.search_box.returnPressed.connect(self.run_search)
-        self.kind_filter = QComboBox()
-        for label, _kinds in KIND_FILTERS:
-            self.kind_filter.addItem(label)
-        self.kind_filter.currentIndexChanged.connect(lambda _i: self.run_search())
-        self.weak_matches = QCheckBox("Weak matches")
-        self.weak_matches.setToolTip("Also show results that are only loosely related")
-        self.weak_matches.toggled.connect(lambda _on: self.run_search())
-        row.addWidget(self.search_box, 1)
-        row.addWidget(self.kind_filter)
-        row.addWidget(self.weak_matches)
-        layout.addLayout(row)
-
-        filters = QHBoxLayout()
-        self.after_edit = _date_edit("Only items taken (EXIF) or saved on this day or later")
-        self.before_edit = _date_edit("Only items taken (EXIF) or saved on this day or earlier")
-        self.folder_filter = QComboBox()
-        self.folder_filter.addItem("All folders", None)
-        self.folder_filter.setMinimumContentsLength(24)
-        self.folder_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        for widget in (self.after_edit, self.before_edit):
-            widget.dateChanged.connect(lambda _d: self.run_search())
-        self.folder_filter.currentIndexChanged.connect(lambda _i: self.run_search())
-        self.clear_filters = QPushButton("Any date, any folder")
-        self.clear_filters.setFlat(True)
-        self.clear_filters.clicked.connect(self.reset_filters)
-        for widget in (QLabel("From"), self.after_edit, QLabel("to"), self.before_edit, QLabel("in"),
-                       self.folder_filter, self.clear_filters):
-            filters.addWidget(widget)
-        filters.addStretch(1)
-        layout.addLayout(filters)
+        self.invitation = self._invitation()
+        self.invitation.setVisible(first_run)
+        layout.addWidget(self.invitation)
+        self.microphone = MicrophoneControl(input_stream, mic_problem)
+        self.microphone.recorded.connect(self.search_by_recording)
+        self.microphone.recorder.failed.connect(lambda message: self.message.setText(message))
+        self.search_bar = SearchBar(self.microphone)
+        self.search_bar.changed.connect(self.run_search)
+        layout.addWidget(self.search_bar)
+        for name in ("search_box", "kind_filter", "weak_matches", "after_edit", "before_edit", "folder_filter"):
+            setattr(self, name, getattr(self.search_bar, name))  # the widgets tests and screenshots drive
 
         self.query_error = QLabel("")
         self.query_error.setStyleSheet("color: #b3261e; font-family: monospace;")
@@ -210,45 +117,69 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.query_label)
 
         style = self.style()
-        self._kind_icons = {
-            "image": style.standardIcon(QStyle.StandardPixmap.SP_FileIcon),
-            "audio": style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume),
-            "text": style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView),
-        }
+        icons = {"image": style.standardIcon(QStyle.StandardPixmap.SP_FileIcon),
+                 "audio": style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume),
+                 "text": style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView)}
         self.model = ResultsModel(self)
-        self.results = ResultsView(self.model, self._kind_icons)
-        self.results.activated.connect(self.open_result)
+        self.results = ResultsView(self.model, icons)
+        self.results.activated.connect(lambda index: open_file(self.results.path_at(index)))
+        self.results.preview_requested.connect(self.toggle_preview)
         self.results.customContextMenuRequested.connect(self.show_result_menu)
-        layout.addWidget(self.results, 1)
+        self.results.selectionModel().currentChanged.connect(self._current_changed)
+        self.preview = PreviewPane(self.playback_problem)
+        self.preview.closed.connect(self.close_preview)
+        self.preview.setVisible(False)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.results)
+        self.splitter.addWidget(self.preview)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout.addWidget(self.splitter, 1)
+        self.actions_menu = ResultActions(self)
+        self.actions_menu.preview.connect(self.show_preview)
+        self.actions_menu.more_like_this.connect(lambda hit: self.search_by_file(hit.item.path, (hit.item.kind,)))
+        self.actions_menu.search_by_this.connect(self.search_by_file)
 
-        self.message = QLabel("Type what you are looking for.")
+        self.message = QLabel("Type what you are looking for, drop a file, paste an image or record a sound.")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         self.setCentralWidget(central)
-        paste = _PasteFilter(self)
-        self.search_box.installEventFilter(paste)
-        self.results.installEventFilter(paste)
+        self.paste_watcher = PasteWatcher(self)
+        self.paste_watcher.pasted.connect(self.search_by_file)
+        self.search_box.installEventFilter(self.paste_watcher)
+        self.results.installEventFilter(self.paste_watcher)
 
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
-        self.progress.setVisible(False)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setVisible(False)
-        self.stop_button.clicked.connect(self.stop_index)
-        self.library_label = QLabel("")
-        self.statusBar().addPermanentWidget(self.library_label)
-        self.statusBar().addPermanentWidget(self.progress)
-        self.statusBar().addPermanentWidget(self.stop_button)
+        self.indexing = IndexingStatus(self.statusBar())
+        self.indexing.stop_clicked.connect(self.stop_index)
+        self.indexing.pause_toggled.connect(self.pause_index)
+        self.progress = self.indexing.progress
+        self.stop_button = self.indexing.stop_button
+        self.library_label = self.indexing.library_label
+
+    def _invitation(self) -> QFrame:
+        frame = QFrame()
+        frame.setFrameShape(QFrame.Shape.StyledPanel)
+        frame.setStyleSheet("QFrame { background: palette(alternate-base); border-radius: 6px; }")
+        row = QHBoxLayout(frame)
+        text = QLabel(INVITATION)
+        text.setWordWrap(True)
+        add = QPushButton("Add your folders…")
+        add.clicked.connect(self.choose_own_folder)
+        dismiss = QPushButton("Not now")
+        dismiss.setFlat(True)
+        dismiss.clicked.connect(self.dismiss_invitation)
+        row.addWidget(text, 1)
+        row.addWidget(add)
+        row.addWidget(dismiss)
+        return frame
 
     def _start_workers(self, db_path: str, embedder) -> None:
+        threads = self.settings.threads()
         self.search_worker = SearchWorker(db_path, embedder)
-        self.index_worker = IndexWorker(db_path, embedder)
-        self.watch_worker = WatchWorker(db_path, embedder)
-        self._threads = [
-            start_in_thread(self.search_worker, "search"),
-            start_in_thread(self.index_worker, "index"),
-            start_in_thread(self.watch_worker, "watch"),
-        ]
+        self.index_worker = IndexWorker(db_path, embedder, threads)
+        self.watch_worker = WatchWorker(db_path, embedder, threads=threads)
+        self._threads = [start_in_thread(self.search_worker, "search"), start_in_thread(self.index_worker, "index"),
+                         start_in_thread(self.watch_worker, "watch")]
         self.search_requested.connect(self.search_worker.run_query)
         self.status_requested.connect(self.search_worker.refresh_status)
         self.details_requested.connect(self.search_worker.refresh_details)
@@ -256,109 +187,102 @@ class MainWindow(QMainWindow):
         self.forget_requested.connect(self.index_worker.forget_folder)
         self.exclude_requested.connect(self.index_worker.set_exclude)
         self.watch_requested.connect(self.watch_worker.run_watch)
+        # bound methods, never lambdas: a lambda would run in the worker's thread, not the window's
         self.search_worker.results.connect(self.show_results)
         self.search_worker.failed.connect(self.show_search_error)
         self.search_worker.query_error.connect(self.show_query_error)
         self.search_worker.status.connect(self.show_status)
         self.search_worker.details.connect(self.show_details)
         self.index_worker.progress.connect(self.show_progress)
+        self.index_worker.pace.connect(self.show_pace)
         self.index_worker.finished.connect(self.index_finished)
         self.index_worker.failed.connect(self.index_failed)
         self.index_worker.changed.connect(self.library_changed)
         self.watch_worker.change.connect(self.show_changes)
-        # bound methods, never lambdas: a lambda would run in the worker's thread, not the window's
         self.watch_worker.said.connect(self.show_watch_news)
         self.watch_worker.progress.connect(self.show_watch_progress)
         self.watch_worker.stopped.connect(self.watching_stopped)
+        self.status_requested.emit()
+        self.details_requested.emit()
+
+    def _add_shortcuts(self) -> None:
+        """Ctrl+F and / focus the search field; Esc clears it; Enter opens a card, Space previews it."""
+        def focus_search() -> None:
+            self.search_box.setFocus()
+            self.search_box.selectAll()
+
+        for keys in (QKeySequence.StandardKey.Find, QKeySequence("/")):
+            QShortcut(keys, self).activated.connect(focus_search)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self).activated.connect(self.clear_search)
+
+    def apply_settings(self) -> None:
+        apply_theme(self.settings.get("theme"))
+        self.results.set_thumbnail_size(THUMBNAIL_SIZES.get(self.settings.get("thumbnails"), THUMBNAIL_SIZES["medium"]))
 
     # -- search -------------------------------------------------------------------------------
     def selected_kinds(self) -> tuple[str, ...]:
-        return KIND_FILTERS[self.kind_filter.currentIndex()][1]
+        return self.search_bar.selected_kinds()
 
     def _filters(self) -> dict:
-        def day(edit: QDateEdit) -> str | None:
-            return None if edit.date() == NO_DATE else edit.date().toString("yyyy-MM-dd")
-        return {"after": day(self.after_edit), "before": day(self.before_edit),
-                "folder": self.folder_filter.currentData()}
+        return self.search_bar.filters()
 
     def reset_filters(self) -> None:
-        for widget in (self.after_edit, self.before_edit, self.folder_filter):
-            widget.blockSignals(True)
-        self.after_edit.setDate(NO_DATE)
-        self.before_edit.setDate(NO_DATE)
-        self.folder_filter.setCurrentIndex(0)
-        for widget in (self.after_edit, self.before_edit, self.folder_filter):
-            widget.blockSignals(False)
+        self.search_bar.reset_filters()
+
+    def clear_search(self) -> None:
+        self._set_query({}, "")
+        self.search_box.clear()
         self.run_search()
 
-    def run_search(self) -> None:
-        text = self.search_box.text().strip()
+    def _set_query(self, query: dict, label: str) -> None:
+        self._query = query
+        self.query_label.setText(label)
+        self.query_label.setVisible(bool(label))
+
+    def run_search(self, kinds: tuple[str, ...] | None = None) -> None:
+        text = self.search_bar.text()
         if text:
-            self._file_query = ""
-            self.query_label.setVisible(False)
-        if not text and not self._file_query:
-            self._request_id += 1  # an answer still on its way is for a query no longer there
+            self._set_query({}, "")
+        self._request_id += 1  # an answer still on its way is for a query no longer there
+        if not text and not self._query:
             self.query_error.setVisible(False)
             self.model.set_hits([])
             self.message.setText("Type what you are looking for.")
             return
-        self._request_id += 1
         self.message.setText("Searching…")
-        self.search_requested.emit(SearchRequest(self._request_id, text=text, file=self._file_query,
-                                                 kinds=self.selected_kinds(), **self._filters()))
+        self.search_requested.emit(SearchRequest(self._request_id, text=text, kinds=kinds or self.selected_kinds(),
+                                                 **self._query, **self._filters()))
 
-    def search_by_file(self, path: str) -> None:
-        self._file_query = path
+    def search_by_file(self, path: str, kinds: tuple[str, ...] | None = None) -> None:
         self.search_box.clear()
-        self.query_label.setText(f"Items like: {printable(Path(path).name)}")
-        self.query_label.setVisible(True)
+        self._set_query({"file": path}, f"Items like: {printable(Path(path).name)}")
+        self.run_search(kinds)
+
+    def search_by_recording(self, samples, rate: int, _mode: str = "") -> None:
+        self.search_box.clear()
+        self._set_query({"waveform": (samples, rate)}, f"Items like your recording ({len(samples) / rate:.1f} s)")
         self.run_search()
 
     def paste_query(self) -> bool:
         """Search by what is on the clipboard when it is an image or a file; False leaves text to the field."""
-        mime = QApplication.clipboard().mimeData()
-        if mime is None:
-            return False
-        paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
-        text = mime.text().strip() if mime.hasText() else ""
-        if not paths and text.startswith("file://"):
-            paths = [QUrl(text.splitlines()[0]).toLocalFile()]
-        elif not paths and text and "\n" not in text and os.path.isfile(os.path.expanduser(text)):
-            paths = [os.path.expanduser(text)]
-        if paths and kind_of(paths[0]):
-            self.search_by_file(paths[0])
-            return True
-        if mime.hasImage():
-            image = mime.imageData()
-            if isinstance(image, QImage) and not image.isNull():
-                self.search_by_file(self._save_pasted(image))
-                return True
-        return False
-
-    @staticmethod
-    def _save_pasted(image: QImage) -> str:
-        folder = cache_dir() / "pasted"
-        folder.mkdir(parents=True, exist_ok=True)
-        tag = hashlib.sha1(bytes(image.constBits())[:1 << 20]).hexdigest()[:12]
-        path = folder / f"pasted-{image.width()}x{image.height()}-{tag}.png"
-        image.save(str(path), "PNG")
-        for old in sorted(folder.glob("pasted-*.png"), key=lambda p: p.stat().st_mtime)[:-20]:
-            old.unlink(missing_ok=True)  # the last 20 pasted images are kept, for "more like this"
-        return str(path)
+        path = clipboard_query()
+        if path:
+            self.search_by_file(path)
+        return bool(path)
 
     def show_results(self, request_id: int, hits: list) -> None:
         if request_id != self._request_id:
             return  # an older query finished after a newer one was sent
         self.query_error.setVisible(False)
         weak = [hit for hit in hits if hit.score < STRONG_MATCH]
-        if not self.weak_matches.isChecked():
+        if self.search_bar.strong_only():
             hits = [hit for hit in hits if hit.score >= STRONG_MATCH]
         self.model.set_hits(hits)
         if hits:
             self.results.scrollToTop()
         message = f"{len(hits)} results" if hits else "No results. Try other words, or add more folders."
-        if weak and not self.weak_matches.isChecked():
-            message += f" ({len(weak)} weak matches hidden: tick “Weak matches” to see them)"
+        if weak and self.search_bar.strong_only():
+            message += f" ({len(weak)} weaker matches hidden: tick “Show weaker matches” to see them)"
         self.message.setText(message)
 
     def show_query_error(self, request_id: int, message: str) -> None:
@@ -372,36 +296,42 @@ class MainWindow(QMainWindow):
         if request_id in (self._request_id, -1):
             self.message.setText(message)
 
-    def _path_of(self, index) -> str:
-        return self.results.path_at(index)
-
-    def open_result(self, index) -> None:
-        path = self._path_of(index)
-        if path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-
+    # -- results: menu and preview ------------------------------------------------------------
     def show_result_menu(self, position) -> None:
         index = self.results.indexAt(position)
-        if not index.isValid():
-            return
-        path = self._path_of(index)
-        menu = QMenu(self)
-        menu.addAction("Open", lambda: self.open_result(index))
-        menu.addAction("Show in folder",
-                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
-        more = menu.addAction("More like this", lambda: self.search_by_file(path))
-        more.setEnabled(can_search_by(self._embedder, path))
-        menu.addAction("Copy path", lambda: QApplication.clipboard().setText(printable(path)))
-        menu.exec(self.results.viewport().mapToGlobal(position))
+        if index.isValid():
+            hit = self.model.hits[index.row()]
+            menu = self.actions_menu.menu_for(hit, can_search_by(self._embedder, hit.item.path), self)
+            menu.exec(self.results.viewport().mapToGlobal(position))
+
+    def show_preview(self, hit) -> None:
+        self.preview.setVisible(True)
+        self.preview.show_hit(hit)
+
+    def close_preview(self) -> None:
+        self.preview.stop()
+        self.preview.setVisible(False)
+        self.results.setFocus()
+
+    def toggle_preview(self, index) -> None:
+        if self.preview.isVisible():
+            self.close_preview()
+        else:
+            self.show_preview(self.model.hits[index.row()])
+
+    def _current_changed(self, current, _previous) -> None:
+        if self.preview.isVisible() and current.isValid() and current.row() < len(self.model.hits):
+            self.preview.show_hit(self.model.hits[current.row()])
 
     # -- drag and drop ------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile() and kind_of(urls[0].toLocalFile()):
+        if dropped_file(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        self.search_by_file(event.mimeData().urls()[0].toLocalFile())
+        path = dropped_file(event.mimeData())
+        if path:
+            self.search_by_file(path)
 
     # -- indexing -----------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -414,36 +344,37 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Indexing is already running", 3000)
             return
         self._indexing = True
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        self.stop_button.setVisible(True)
+        self._pace = None
+        self.indexing.set_running(True, CAN_PAUSE)
         self.add_folder_action.setEnabled(False)
         self.reindex_action.setEnabled(False)
+        if self.library_dialog is not None:
+            self.library_dialog.set_indexing(True)
         self.index_requested.emit([str(f) for f in folders])
 
     def stop_index(self) -> None:
         self.index_worker.request_stop()
         self.statusBar().showMessage("Stopping after the current batch…")
 
+    def pause_index(self, paused: bool) -> None:
+        self.index_worker.request_pause(paused)
+        self.statusBar().showMessage("Indexing paused (Resume goes on where it stopped)" if paused
+                                     else "Indexing resumed")
+
+    def show_pace(self, rate: float, eta: float) -> None:
+        self._pace = (rate, None if eta < 0 else eta)
+
     def show_progress(self, phase: str, done: int, total: int, path: str) -> None:
-        self.progress.setVisible(True)
-        self.progress.setRange(0, total)  # total 0 shows a busy bar while the count is unknown
-        self.progress.setValue(done)
-        self.progress.setFormat(f"{phase} %v/%m" if total else phase)
-        now = time.monotonic()
-        if self._phase is None or self._phase[0] != (phase, total) or done < self._phase[2]:
-            self._phase = ((phase, total), now, done)  # a new phase: rate and ETA start again
-        _key, started, first = self._phase
-        rate = (done - first) / (now - started) if now - started >= 2 and done > first else 0.0
-        pace = f" · {rate:.1f}/s, about {_duration((total - done) / rate)} left" if rate and total else ""
-        self.statusBar().showMessage(f"{phase}: {printable(Path(path).name)}{pace}")
+        rate, eta = self._pace if self._pace and phase == "Embedding" else (None, None)
+        self.indexing.show_progress(phase, done, total, path, rate, eta)
 
     def _index_done(self) -> None:
         self._indexing = False
-        self.progress.setVisible(False)
-        self.stop_button.setVisible(False)
+        self.indexing.set_running(False, CAN_PAUSE)
         self.add_folder_action.setEnabled(True)
         self.reindex_action.setEnabled(True)
+        if self.library_dialog is not None:
+            self.library_dialog.set_indexing(False)
         self.status_requested.emit()
         self.details_requested.emit()
 
@@ -455,9 +386,8 @@ class MainWindow(QMainWindow):
         note = "stopped; the rest resumes next time. " if report.stopped else ""
         self.statusBar().showMessage(
             f"Indexing {note}done: {report.embedded} embedded, {report.metadata_only} without a vector, "
-            f"{failed} could not be read (see Library…)", 10000
-        )
-        if self.search_box.text().strip() or self._file_query:
+            f"{failed} could not be read (see Library…)", 10000)
+        if self.search_bar.text() or self._query:
             self.run_search()
 
     def index_failed(self, message: str) -> None:
@@ -497,7 +427,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(line, 8000)
 
     def show_watch_progress(self, done: int, total: int, path: str) -> None:
-        self.show_progress("Indexing", done, total, path)
+        self.indexing.show_progress("Indexing", done, total, path)
 
     def show_changes(self, lines: list) -> None:
         self.progress.setVisible(self._indexing)
@@ -508,18 +438,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(shown, 8000)
         self.status_requested.emit()
         self.details_requested.emit()
-        if self.search_box.text().strip() or self._file_query:
+        if self.search_bar.text() or self._query:
             self.run_search()
 
-    # -- the library dialog -------------------------------------------------------------------
+    # -- dialogs ------------------------------------------------------------------------------
     def show_library(self) -> LibraryDialog:
         if self.library_dialog is None:
-            dialog = LibraryDialog(self)
+            dialog = LibraryDialog(self, can_pause=CAN_PAUSE)
             dialog.add_requested.connect(lambda folder: self.start_index([folder]))
             dialog.remove_requested.connect(self.forget_requested)
             dialog.exclude_requested.connect(self.exclude_requested)
             dialog.refresh_requested.connect(self.details_requested)
+            dialog.rescan_requested.connect(lambda: self.start_index([]))
+            dialog.pause_requested.connect(self.indexing.pause_button.setChecked)
+            self.indexing.pause_button.toggled.connect(dialog.set_paused)
             self.library_dialog = dialog
+        self.library_dialog.set_indexing(self._indexing)
         self.details_requested.emit()
         self.library_dialog.show()
         self.library_dialog.raise_()
@@ -528,51 +462,48 @@ class MainWindow(QMainWindow):
     def show_details(self, folders: list, status: dict) -> None:
         if self.library_dialog is not None:
             self.library_dialog.show_details(folders, status)
-        chosen = self.folder_filter.currentData()
-        self.folder_filter.blockSignals(True)
-        self.folder_filter.clear()
-        self.folder_filter.addItem("All folders", None)
-        for info in folders:
-            self.folder_filter.addItem(printable(os.path.basename(info.path) or info.path), info.path)
-            self.folder_filter.setItemData(self.folder_filter.count() - 1, printable(info.path),
-                                           Qt.ItemDataRole.ToolTipRole)
-        self.folder_filter.setCurrentIndex(max(0, self.folder_filter.findData(chosen)))
-        self.folder_filter.blockSignals(False)
-        if chosen is not None and self.folder_filter.currentData() != chosen:
-            self.run_search()  # the folder filtered on is gone
+            self.library_dialog.set_indexing(self._indexing)
+        self.search_bar.set_folders(folders)
 
     def show_status(self, status: dict) -> None:
         self._last_status = status
-        counts = status["items"]
-        parts = [f"{counts[name]['done']} {kind.plural.lower()}" for name, kind in KINDS.items()]
-        failed = sum(c["failed"] for c in counts.values())
-        pending = sum(c["pending"] for c in counts.values())
-        text = ", ".join(parts)
-        if pending:
-            text += f", {pending} waiting"
-        if failed:
-            text += f", {failed} unreadable"
-        self.library_label.setText(text)
+        self.indexing.show_library(status)
 
-    def show_about(self) -> None:
-        status = getattr(self, "_last_status", None) or {}
-        QMessageBox.about(
-            self,
-            "About Trimodal-Bind",
-            f"<h3>Trimodal-Bind {VERSION}</h3>"
-            "<p>Finds photos, recordings and notes from anything else, entirely offline.</p>"
-            f"<p>Model: {self._embedder.model_id}<br>Database: {status.get('database', '')}</p>"
-            "<p>Model credits: all-MiniLM-L6-v2 (Apache-2.0); EfficientNet-Lite0 (Apache-2.0); "
-            "ImageNet class names (WordNet); aisfx sound-effects embeddings by A. B. Ma and A. Lerch "
-            "(ISMIR 2022), pre-trained weights CC BY 4.0; Whisper tiny.en (OpenAI, MIT) via "
-            "faster-whisper (MIT) with Silero VAD (MIT). Our heads were trained on Art4Apps, Tux "
-            "Paint, OpenClipart, OpenMoji and free sound collections. "
-            "See resources/model/MODEL_CARD.md.</p>"
-            "<p>Files that could not be read are listed in Library….</p>",
-        )
+    def show_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings, self)
+        dialog.accepted.connect(self.apply_settings)
+        dialog.open()
+        return dialog
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self._embedder.model_id, self._last_status.get("database", self._db_path), self)
+        dialog.open()
+        return dialog
+
+    # -- first run ----------------------------------------------------------------------------
+    def dismiss_invitation(self) -> None:
+        self.invitation.setVisible(False)
+        self.settings.set("first_run_done", True)
+
+    def choose_own_folder(self) -> None:
+        """From the demo library's invitation: the folder chosen starts the user's own library."""
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to your library")
+        if folder:
+            self.open_own_library(folder)
+
+    def open_own_library(self, folder: str, db_path: str | None = None) -> None:
+        from core.library import default_db_path
+        self.dismiss_invitation()
+        self.shutdown_workers()
+        self._db_path = str(db_path or default_db_path())
+        self.model.set_hits([])
+        self._start_workers(self._db_path, self._embedder)
+        self.start_index([folder])
 
     # -- shutdown -----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.preview.stop()
+        self.microphone.recorder.stop()
         self.shutdown_workers()
         super().closeEvent(event)
 
@@ -583,6 +514,9 @@ class MainWindow(QMainWindow):
             return
         self.index_worker.request_stop()
         self.watch_worker.request_stop()
+        for signal in (self.search_requested, self.index_requested, self.status_requested, self.details_requested,
+                       self.forget_requested, self.exclude_requested, self.watch_requested):
+            signal.disconnect()  # a later library gets its own workers
         self.model.loader.wait(5000)
         for worker in (self.search_worker, self.index_worker, self.watch_worker):
             QMetaObject.invokeMethod(worker, "shutdown", Qt.ConnectionType.BlockingQueuedConnection)
@@ -590,3 +524,5 @@ class MainWindow(QMainWindow):
             thread.quit()
             thread.wait()
         self._threads = []
+        self._watching = False
+        self._indexing = False

@@ -7,7 +7,7 @@ import html
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Slot
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap, QTextDocument
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate
 
@@ -17,7 +17,11 @@ from core.library import printable
 
 HitRole = Qt.ItemDataRole.UserRole + 1
 PathRole = Qt.ItemDataRole.UserRole + 2  # the real name (may hold bytes that are not UTF-8)
-CARD = QSize(THUMBNAIL_SIZE.width() + 16, THUMBNAIL_SIZE.height() + 58)
+THUMBNAIL_SIZES = {"small": QSize(120, 90), "medium": THUMBNAIL_SIZE, "large": QSize(220, 165)}
+
+
+def card_size(thumbnail: QSize) -> QSize:
+    return QSize(thumbnail.width() + 16, thumbnail.height() + 58)
 BADGE_COLOURS = {"image": QColor("#2f7d4f"), "audio": QColor("#a4532b"), "text": QColor("#3d5fa8")}
 
 
@@ -36,6 +40,11 @@ class ResultsModel(QAbstractListModel):
         for hit in self.hits:  # asked for at once, so they arrive even before the view paints
             if hit.item.kind in ("image", "audio") and hit.item.path not in self.thumbnails:
                 self.loader.request(hit.item.path, hit.item.kind)
+
+    def set_thumbnail_size(self, size: QSize) -> None:
+        self.loader.size = size
+        self.thumbnails.clear()
+        self.set_hits(self.hits)
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.hits)
@@ -85,9 +94,10 @@ class CardDelegate(QStyledItemDelegate):
     def __init__(self, kind_icons: dict, parent=None):
         super().__init__(parent)
         self.kind_icons = kind_icons
+        self.thumbnail = THUMBNAIL_SIZE
 
     def sizeHint(self, option, index) -> QSize:
-        return CARD
+        return card_size(self.thumbnail)
 
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
         hit = index.data(HitRole)
@@ -103,7 +113,7 @@ class CardDelegate(QStyledItemDelegate):
                          else palette.color(QPalette.ColorRole.Base))
         painter.drawRoundedRect(card, 6, 6)
 
-        area = QRect(card.left() + 4, card.top() + 4, card.width() - 8, THUMBNAIL_SIZE.height())
+        area = QRect(card.left() + 4, card.top() + 4, card.width() - 8, self.thumbnail.height())
         self._paint_preview(painter, area, hit, index.data(Qt.ItemDataRole.DecorationRole), palette)
         self._paint_badge(painter, area, hit.item.kind)
 
@@ -167,21 +177,36 @@ class CardDelegate(QStyledItemDelegate):
 
 
 class ResultsView(QListView):
-    """A grid of cards that reflows with the window's width."""
+    """A grid of cards that reflows with the window's width. Enter opens a card (activated), Space
+    previews it."""
+    preview_requested = Signal(QModelIndex)
 
     def __init__(self, model: ResultsModel, kind_icons: dict, parent=None):
         super().__init__(parent)
         self.setModel(model)
-        self.setItemDelegate(CardDelegate(kind_icons, self))
+        self.cards = CardDelegate(kind_icons, self)
+        self.setItemDelegate(self.cards)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
-        self.setGridSize(CARD + QSize(6, 6))
+        self.setGridSize(card_size(THUMBNAIL_SIZE) + QSize(6, 6))
         self.setSpacing(0)
         self.setWordWrap(True)
         self.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+
+    def set_thumbnail_size(self, size: QSize) -> None:
+        self.cards.thumbnail = size
+        self.setGridSize(card_size(size) + QSize(6, 6))
+        self.model().set_thumbnail_size(size)
+        self.scheduleDelayedItemsLayout()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and self.currentIndex().isValid():
+            self.preview_requested.emit(self.currentIndex())
+            return
+        super().keyPressEvent(event)
 
     def path_at(self, index: QModelIndex) -> str | None:
         return index.data(PathRole) if index.isValid() else None

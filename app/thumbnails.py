@@ -94,24 +94,31 @@ def _photo(path: str, size: QSize) -> QImage:
 
 
 class _Job(QRunnable):
-    def __init__(self, path: str, kind: str, done):
+    def __init__(self, make, path: str, kind: str, size: QSize, done):
         super().__init__()
-        self.path, self.kind, self.done = path, kind, done
+        self.make, self.path, self.kind, self.size, self.done = make, path, kind, size, done
 
     def run(self) -> None:
         try:
-            image = make_thumbnail(self.path, self.kind)
+            image = self.make(self.path, self.kind, self.size)
         except Exception:  # noqa: BLE001 - a broken photo gets the kind's icon, never a crash
             image = QImage()
         self.done.emit(self.path, image)
 
 
+def make_preview(path: str, kind: str, size: QSize) -> QImage:
+    """A photo at most `size`, or a recording's waveform at `size`, not cached on disk."""
+    return _waveform(path, size) if kind == "audio" else _photo(path, size)
+
+
 class ThumbnailLoader(QObject):
     """Asks the pool for thumbnails; `ready(path, QImage)` arrives on the GUI thread."""
     ready = Signal(object, QImage)  # path (object: it may not be valid UTF-8), image (null when unreadable)
+    make = staticmethod(make_thumbnail)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, size: QSize = THUMBNAIL_SIZE):
         super().__init__(parent)
+        self.size = size
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, min(4, (os.cpu_count() or 2) - 1)))
         self._asked: set[str] = set()
@@ -121,11 +128,16 @@ class ThumbnailLoader(QObject):
     def _arrived(self, path, _image) -> None:
         self._asked.discard(path)
 
-    def request(self, path: str, kind: str = "image") -> None:
+    def request(self, path: str, kind: str = "image", size: QSize | None = None) -> None:
         if path in self._asked:
             return
         self._asked.add(path)
-        self.pool.start(_Job(path, kind, self.ready))
+        self.pool.start(_Job(self.make, path, kind, size or self.size, self.ready))
 
     def wait(self, msecs: int = 5000) -> bool:
         return self.pool.waitForDone(msecs)
+
+
+class ImageLoader(ThumbnailLoader):
+    """The preview pane's pictures: bigger, one at a time, never cached on disk."""
+    make = staticmethod(make_preview)

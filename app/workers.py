@@ -3,6 +3,7 @@ talks to the GUI only through signals: no widget is ever touched from a worker t
 
 from __future__ import annotations
 
+import inspect
 import threading
 from dataclasses import dataclass
 
@@ -25,19 +26,30 @@ class SearchRequest:
     after: str | None = None  # ISO dates, both days included
     before: str | None = None
     folder: str | None = None
+    waveform: tuple | None = None  # (samples, rate): a recording from the microphone
+
+
+def door_accepts(method, parameter: str) -> bool:
+    """Whether the door's method takes this keyword yet (the engine grows while the app is wired)."""
+    return parameter in inspect.signature(method).parameters
+
+
+CAN_PAUSE = hasattr(Library, "pause_indexing") and hasattr(Library, "resume_indexing")
 
 
 class _LibraryWorker(QObject):
-    def __init__(self, db_path: str, embedder):
+    def __init__(self, db_path: str, embedder, threads: int | None = None):
         super().__init__()
         self._db_path = db_path
         self._embedder = embedder
+        self._threads = threads
         self._library: Library | None = None
 
     def library(self) -> Library:
         # Created on first use, i.e. inside the worker thread, never in the GUI thread.
         if self._library is None:
-            self._library = Library(self._db_path, embedder=self._embedder)
+            extra = {"threads": self._threads} if self._threads and door_accepts(Library, "threads") else {}
+            self._library = Library(self._db_path, embedder=self._embedder, **extra)
         return self._library
 
     @Slot()
@@ -60,7 +72,10 @@ class SearchWorker(_LibraryWorker):
         filters = {"after": request.after, "before": request.before, "folder": request.folder}
         try:
             library = self.library()
-            if request.file:
+            if request.waveform is not None:
+                samples, rate = request.waveform
+                hits = library.search_waveform(samples, rate, kinds=request.kinds, limit=request.limit, **filters)
+            elif request.file:
                 hits = library.search_like(request.file, kinds=request.kinds, limit=request.limit, **filters)
             else:  # the query grammar: "beach" + sunset.jpg - people
                 hits = library.search(request.text, kinds=request.kinds, limit=request.limit, **filters)
@@ -90,28 +105,45 @@ class SearchWorker(_LibraryWorker):
 
 class IndexWorker(_LibraryWorker):
     progress = Signal(str, int, int, str)  # phase, done, total, current path
+    pace = Signal(float, float)  # items per second, seconds left (-1 while unknown), from the engine
     finished = Signal(object)  # IndexResult
     failed = Signal(str)
     changed = Signal(str)  # a line for the status bar after a folder was removed or its patterns edited
 
-    def __init__(self, db_path: str, embedder):
-        super().__init__(db_path, embedder)
+    def __init__(self, db_path: str, embedder, threads: int | None = None):
+        super().__init__(db_path, embedder, threads)
         self._stop = threading.Event()
+        self._pause_wanted = False  # asked for before the worker's thread opened its library
 
     def request_stop(self) -> None:
         """Called from the GUI thread; the worker checks it between batches."""
         self._stop.set()
+        self.request_pause(False)  # a paused run must wake up to stop
+
+    def request_pause(self, paused: bool) -> None:
+        """Called from the GUI thread: the door's pause and resume only signal the indexing thread."""
+        self._pause_wanted = paused
+        library = self._library
+        if CAN_PAUSE and library is not None:
+            (library.pause_indexing if paused else library.resume_indexing)()
+
+    def _on_pace(self, event) -> None:
+        self.pace.emit(float(event.rate), -1.0 if event.eta is None else float(event.eta))
 
     @Slot(list)
     def run_index(self, paths: list) -> None:
         self._stop.clear()
+        library = self.library()
+        self.request_pause(self._pause_wanted)
+        extra = {"on_progress": self._on_pace} if door_accepts(library.index, "on_progress") else {}
         try:
-            result = self.library().index(
+            result = library.index(
                 paths or None,
                 scan_progress=lambda done, total, path: self.progress.emit("Scanning", done, total, path),
                 embed_progress=lambda done, total, path: self.progress.emit("Embedding", done, total, path),
                 should_stop=self._stop.is_set,
                 wait=True,  # the watcher may be reconciling: wait for it rather than fail
+                **extra,
             )
         except database_errors() as exc:
             self.failed.emit(explain_database_error(exc, self._db_path))
@@ -169,8 +201,8 @@ class WatchWorker(_LibraryWorker):
     progress = Signal(int, int, str)  # done, total, path while embedding what changed
     stopped = Signal()
 
-    def __init__(self, db_path: str, embedder, settle: float = 1.0):
-        super().__init__(db_path, embedder)
+    def __init__(self, db_path: str, embedder, settle: float = 1.0, threads: int | None = None):
+        super().__init__(db_path, embedder, threads)
         self._stop = threading.Event()
         self._settle = settle
 

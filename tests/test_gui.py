@@ -187,7 +187,7 @@ def test_an_empty_date_filter_opens_its_calendar_on_today(window, qtbot):
 
 def test_progress_says_done_total_rate_and_time_left(window, monkeypatch):
     clock = iter([100.0, 104.0])
-    monkeypatch.setattr("app.main_window.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("app.indexing_status.time.monotonic", lambda: next(clock))
     window.show_progress("Embedding", 0, 50, "/a/first.jpg")
     window.show_progress("Embedding", 10, 50, "/a/tenth.jpg")
     assert window.progress.value() == 10 and window.progress.maximum() == 50
