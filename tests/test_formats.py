@@ -5,6 +5,7 @@ and the files of types the app does not take, counted by type."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -316,3 +317,15 @@ def test_a_library_of_new_formats_is_indexed_and_found_by_its_words(tmp_path, em
             assert Path(hits[0].item.path).name == expected, (words, [h.item.path for h in hits])
         portrait = library.store.item_by_path(str(media / "portrait.jpg"))
         assert (portrait.width, portrait.height) == (300, 400)
+
+
+def test_a_heic_thumbnail_is_made_upright_for_front_ends_that_cannot_read_it(tmp_path):
+    from PIL import ImageOps
+
+    from core.media.thumbnail import picture_png
+
+    with Image.open(rotated_photo(tmp_path / "portrait.jpg")) as img:
+        ImageOps.exif_transpose(img).save(tmp_path / "portrait.heic")
+    with Image.open(io.BytesIO(picture_png(tmp_path / "portrait.heic", side=128))) as thumb:
+        assert thumb.size == (96, 128)
+    assert picture_png(tmp_path / "missing.heic") is None
