@@ -5,10 +5,12 @@ resume and cancel through the door from another thread; the v6 migration of an e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -90,14 +92,31 @@ def index_process(db: Path, folder: Path, *extra: str) -> subprocess.Popen:
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
+def wait_for_jobs_under_way(db: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Until a job of the run is running or done (read-only: the indexer is left alone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
+                if conn.execute("SELECT count(*) FROM jobs WHERE state IN ('running', 'done')").fetchone()[0]:
+                    return
+        except sqlite3.Error:
+            pass  # not created or migrated yet
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_index_killed_at_random_instants_resumes_consistent(tmp_path, seed):
     folder = media_folder(tmp_path / "media", notes=12)
     db = tmp_path / "lib.db"
     chance = random.Random(seed)
-    for _ in range(2):
+    for embedding in (False, True):
         process = index_process(db, folder)
-        time.sleep(chance.uniform(0.5, 7.0))  # start-up, scan or embedding, wherever it is by then
+        if embedding:  # once jobs are being worked on, somewhere in a batch
+            wait_for_jobs_under_way(db, process)
+            time.sleep(chance.uniform(0.0, 1.5))
+        else:  # start-up, migration, scan or embedding: wherever it is by then
+            time.sleep(chance.uniform(0.3, 6.0))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         if db.exists():
