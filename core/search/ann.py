@@ -284,6 +284,28 @@ class ChannelIndex:
             scores, ids = self._candidates(query, wanted, bitmap, self.lists)  # every list: exact on the codes
         return [Neighbour(int(i), float(s)) for s, i in zip(scores, ids)]
 
+    def close_pairs(self, kind: str, k: int, min_similarity: float) -> list[tuple[int, int, float]]:
+        """Pairs of items of `kind` (smaller id first) where one is among the other's k nearest
+        with a cosine of at least `min_similarity`."""
+        self.refresh()
+        bitmap, passing = self._bitmap({"kind": kind})
+        if passing < 2:
+            return []
+        selector = faiss.IDSelectorBitmap(len(self.present), faiss.swig_ptr(bitmap))
+        probes = min(self.lists, math.ceil(self.nprobe * self.count / passing))
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=max(1, probes))
+        pairs: dict[tuple[int, int], float] = {}
+        for rows in self.store.vector_rows(self.channel):
+            mine = np.array([row_kind == kind for row_kind in rows.kinds], bool)
+            if not mine.any():
+                continue
+            scores, found = self.index.search(np.ascontiguousarray(rows.vectors[mine]), k + 1, params=params)
+            for item_id, row_scores, row_found in zip(rows.ids[mine].tolist(), scores, found):
+                for score, other in zip(row_scores.tolist(), row_found.tolist()):
+                    if other >= 0 and other != item_id and score >= min_similarity:
+                        pairs[(min(item_id, other), max(item_id, other))] = score
+        return [(a, b, score) for (a, b), score in pairs.items()]
+
     def _candidates(self, query: np.ndarray, wanted: int, bitmap: np.ndarray,
                     probes: int) -> tuple[np.ndarray, np.ndarray]:
         selector = faiss.IDSelectorBitmap(len(self.present), faiss.swig_ptr(bitmap))

@@ -137,8 +137,8 @@ class VectorChannels:
         epoch = self.conn.execute("SELECT value FROM meta WHERE key = ?", (f"journal_epoch:{channel}",)).fetchone()
         seq = 0
         if self._has_journal():
-            seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM vector_log WHERE channel = ?",
-                                    (channel,)).fetchone()[0]
+            # The sequence is shared by the channels: its maximum is one look into the seq index.
+            seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM vector_log").fetchone()[0]
         return JournalPosition(epoch[0] if epoch else "", int(seq))
 
     def changes_since(self, channel: str, seq: int) -> JournalChanges:
