@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from core import cli_folders
+from core import cli_folders, cli_search
 from core.kinds import KIND_NAMES, normalise_kind
 from core.library import DEMO_LIBRARY_DIR, Library, LibraryError, QueryError, default_db_path, printable
 
@@ -350,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("path", metavar="PATH")
     forget.set_defaults(func=cli_folders.cmd_folders_remove)
     cli_folders.add_commands(commands)  # folders add|remove|list, watch
+    cli_search.add_commands(commands)  # duplicates
 
     search = commands.add_parser(
         "search", help="search the library by text, files, or a combination of them",

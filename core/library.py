@@ -20,14 +20,14 @@ from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
 from core.media.outline import waveform_outline
 from core.model import Embedder, ModelError
 from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path, demo_db_path
-from core.search import Filters, Query, QueryError, SearchEngine, SearchHit
+from core.search import DuplicateGroup, Filters, Query, QueryError, SearchEngine, SearchHit, find_duplicates
 from core.store import (
     LibraryStore, ReadOnlyLibrary, SchemaTooNew, database_errors, explain_database_error, is_inside, printable,
 )
 
 __all__ = [
     "BUNDLED_MODEL_DIR", "DEMO_LIBRARY_DIR", "VERSION", "EmbedReport", "Progress", "FolderInfo", "IndexResult", "IndexerBusy",
-    "Library",
+    "DuplicateGroup", "Library",
     "LibraryError", "ModelError", "Query", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
     "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
     "can_search_by", "load_model", "printable", "ReportedChange", "reported_changes", "waveform_outline",
@@ -288,6 +288,11 @@ class Library:
         engine = self.search_engine
         filters = Filters.of(kinds, after, before, folder, self.folders())
         return engine.search(engine.checked_vector(vector), filters=filters, limit=limit, min_score=min_score)
+
+    def duplicates(self) -> list[DuplicateGroup]:
+        """Files with the same content, and photos that are copies of one photo (re-encoded, resized,
+        cropped a little), kept apart from "similar"; each group's largest file first."""
+        return find_duplicates(self.store, self.search_engine.index)
 
     # -- status -------------------------------------------------------------------------------
     def status(self) -> dict:

@@ -1,0 +1,44 @@
+"""Headless commands about what the library holds twice: `duplicates`. Like core/cli.py, they go
+through the one door (core.library) only."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from core.library import Library, LibraryError, default_db_path, printable
+
+EXIT_OK, EXIT_ERROR = 0, 1
+REASONS = {"identical": "identical files", "near": "copies of one photo (re-encoded, resized or cropped)"}
+
+
+def cmd_duplicates(args) -> int:
+    try:
+        library = Library.for_reading(args.db or default_db_path(), getattr(args, "library_model", None))
+    except LibraryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    with library:
+        groups = library.duplicates()
+    if args.json:
+        print(json.dumps([{"reason": group.reason, "paths": [printable(item.path) for item in group.items]}
+                          for group in groups], indent=2))
+        return EXIT_OK
+    if not groups:
+        print("no duplicates: no two files are the same, and no photo is a copy of another")
+        return EXIT_OK
+    for number, group in enumerate(groups, 1):
+        print(f"group {number}: {REASONS.get(group.reason, group.reason)}")
+        for place, item in enumerate(group.items):
+            size = f"{item.size / 1e6:.1f} MB" if item.size else "size unknown"
+            print(f"  {'keep' if place == 0 else 'copy'}  {printable(item.path)}  ({size})")
+    print(f"{len(groups)} group{'s' if len(groups) != 1 else ''}; nothing was changed or deleted")
+    return EXIT_OK
+
+
+def add_commands(commands) -> None:
+    duplicates = commands.add_parser(
+        "duplicates", help="files that are the same, and photos that are copies of one another (kept apart "
+                           "from similar items)")
+    duplicates.add_argument("--json", action="store_true")
+    duplicates.set_defaults(func=cmd_duplicates)
