@@ -23,7 +23,7 @@ from app.recorder import MicrophoneControl, default_input_stream, input_device_p
 from app.result_actions import ResultActions, open_file
 from app.results import THUMBNAIL_SIZES, ResultsModel, ResultsView
 from app.search_bar import STRONG_MATCH, SearchBar
-from app.settings import AppSettings, SettingsDialog, apply_theme
+from app.settings import AppSettings, SettingsDialog, apply_engine_settings, apply_theme
 from app.workers import CAN_PAUSE, IndexWorker, SearchRequest, SearchWorker, WatchWorker, start_in_thread
 from core.library import can_search_by, printable
 
@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self) -> None:
         apply_theme(self.settings.get("theme"))
+        apply_engine_settings(self.settings)
         self.results.set_thumbnail_size(THUMBNAIL_SIZES.get(self.settings.get("thumbnails"), THUMBNAIL_SIZES["medium"]))
 
     # -- search -------------------------------------------------------------------------------

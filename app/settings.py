@@ -13,6 +13,9 @@ OCR_CHOICES = {"auto": "Automatic (photos that look like text)", "on": "Every ph
 CPU_CHOICES = {"low": "Gentle (one core)", "half": "Half of the cores", "all": "All cores (fastest)"}
 THEME_CHOICES = {"system": "As the system", "light": "Light", "dark": "Dark"}
 SIZE_CHOICES = {"small": "Small", "medium": "Medium", "large": "Large"}
+# The engine reads its OCR setting from this variable at each picture (docs/USAGE.md): the window sets
+# it in its own process, which is where its workers index.
+OCR_VARIABLE = "TRIMODAL_BIND_OCR"
 DEFAULTS = {"ocr": "auto", "transcripts": True, "cpu": "half", "thumbnails": "medium", "theme": "system",
             "first_run_done": False}
 
@@ -108,6 +111,13 @@ def _dark_palette() -> QPalette:
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7a7a7a"))
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#7a7a7a"))
     return palette
+
+
+def apply_engine_settings(settings: AppSettings) -> None:
+    """What the engine can be told today: the OCR mode, once chosen in Settings (until then the
+    variable, if the user set one, or the engine's default). Transcripts on/off waits for the door."""
+    if settings.store.contains("ocr"):
+        os.environ[OCR_VARIABLE] = settings.get("ocr")
 
 
 def apply_theme(theme: str) -> None:

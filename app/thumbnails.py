@@ -72,7 +72,7 @@ def _waveform(path: str, size: QSize) -> QImage:
     return image
 
 
-def _photo(path: str, size: QSize) -> QImage:
+def _photo(path: str, size: QSize, enlarge: bool = True) -> QImage:
     try:  # read the bytes in Python: a name that is not UTF-8 cannot pass through a Qt string
         with open(path, "rb") as stream:
             data = QByteArray(stream.read())
@@ -88,7 +88,7 @@ def _photo(path: str, size: QSize) -> QImage:
         side = 2 * max(size.width(), size.height())
         reader.setScaledSize(full.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
-    if image.isNull():
+    if image.isNull() or (not enlarge and image.width() <= size.width() and image.height() <= size.height()):
         return image
     return image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
@@ -108,7 +108,7 @@ class _Job(QRunnable):
 
 def make_preview(path: str, kind: str, size: QSize) -> QImage:
     """A photo at most `size`, or a recording's waveform at `size`, not cached on disk."""
-    return _waveform(path, size) if kind == "audio" else _photo(path, size)
+    return _waveform(path, size) if kind == "audio" else _photo(path, size, enlarge=False)
 
 
 class ThumbnailLoader(QObject):
