@@ -39,6 +39,7 @@ NPROBE = 48  # lists probed by an unfiltered search (docs/experiments/search-sca
 SAVE_AFTER = 5_000
 UNREAD_MOST = 2_000  # changes whose vectors left the journal, read from the table before a rebuild is cheaper  # journal changes caught up with before the index file is written again
 FORMAT = 1
+SEARCH_THREADS = 1  # one query at a time: OpenMP's spinning workers only add latency when the cores are busy
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class ChannelIndex:
     """Nearest neighbours of one vector channel of `store`, with filters inside the search."""
 
     def __init__(self, store, channel: str, path: Path | None, *, nprobe: int = NPROBE):
+        faiss.omp_set_num_threads(SEARCH_THREADS)
         self.store, self.channel, self.path, self.nprobe = store, channel, path, nprobe
         self.index = None
         self.lists = 0
@@ -166,9 +168,13 @@ class ChannelIndex:
             self._remember(rows)
         count = sum(len(rows.ids) for rows in blocks)
         self.lists = lists_for(count)
-        index = _new_index(binding.dim, self.lists, blocks)
-        for rows in blocks:
-            index.add_with_ids(rows.vectors, rows.ids)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
+        try:
+            index = _new_index(binding.dim, self.lists, blocks)
+            for rows in blocks:
+                index.add_with_ids(rows.vectors, rows.ids)
+        finally:
+            faiss.omp_set_num_threads(SEARCH_THREADS)
         self.index, self.position, self.model_id = index, position, binding.model_id
         self.build_seconds = time.perf_counter() - started
         self.unsaved = 0

@@ -142,12 +142,13 @@ class VectorChannels:
         return JournalPosition(epoch[0] if epoch else "", int(seq))
 
     def changes_since(self, channel: str, seq: int) -> JournalChanges:
-        """What changed in `channel` after journal position `seq` (each item's latest change)."""
+        """What changed in `channel` after journal position `seq` (each item's latest change). The
+        `+` keeps SQLite on the seq index: by the channel it would read every row's vector."""
         binding = self.channel(channel)
         if binding is None or not self._has_journal():
             return JournalChanges(None, [], [], [])
         found = self.conn.execute("SELECT item_id, state, embedding, kind, taken_at, folder FROM vector_log "
-                                  "WHERE seq > ? AND channel = ?", (int(seq), channel)).fetchall()
+                                  "WHERE seq > ? AND +channel = ?", (int(seq), channel)).fetchall()
         with_vectors = [(i, b, k, t, f) for i, state, b, k, t, f in found if state == "vector" and b is not None]
         return JournalChanges(
             _rows(with_vectors, binding.dim) if with_vectors else None,
