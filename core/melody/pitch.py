@@ -10,7 +10,9 @@ import soxr
 TRACK_RATE = 8000  # Hz: a tune's fundamental lies below 2 kHz
 FRAMES_PER_SECOND = 100
 _HOP = TRACK_RATE // FRAMES_PER_SECOND
-_FMIN, _FMAX = 65.0, 2000.0  # C2 (a low hum) to B6 (a high whistle)
+# C2 (a low hum) to about B6 (a high whistle). fmin is C2 exactly: pYIN's pitch bins step up from
+# it by `resolution`, so whole semitones fall on bins and an in-tune note reads as in tune.
+_FMIN, _FMAX = 440.0 * 2 ** ((36 - 69) / 12), 2000.0
 
 
 def pitch_track(samples: np.ndarray, rate: int) -> np.ndarray:
