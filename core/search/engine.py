@@ -91,9 +91,7 @@ class SearchEngine:
         stale = cached is None or (cached[0] != count if count <= CALIBRATION_SAMPLE
                                    else abs(cached[0] - count) > count / 20)
         if stale:
-            ids = self.index.sample_ids(kind, CALIBRATION_SAMPLE)
-            vectors = self.store.vectors_of(SEMANTIC, ids.tolist())
-            cached = (count, np.array(list(vectors.values()), np.float32).reshape(len(vectors), -1))
+            cached = (count, self.index.vectors_of(self.index.sample_ids(kind, CALIBRATION_SAMPLE)))
             self._samples[kind] = cached
         return scale_for(query, cached[1])
 
