@@ -24,29 +24,28 @@ FALLBACK_LICENCES = [
 ]
 
 
-def model_licences(model_dir: Path = BUNDLED_MODEL_DIR) -> list[str]:
-    """The bullet points of the model card's "Sources and licences" section, as plain lines."""
+def model_licences(model_dir: Path = BUNDLED_MODEL_DIR) -> list[tuple[str, str]]:
+    """The model card's "Sources and licences" section as ("item" | "text", line) blocks: its
+    bullet points, and the paragraphs between them, each joined into one line."""
     try:
         card = (Path(model_dir) / "MODEL_CARD.md").read_text(encoding="utf-8")
     except OSError:
-        return FALLBACK_LICENCES
+        card = ""
     section = card.split("## Sources and licences", 1)
     if len(section) < 2:
-        return FALLBACK_LICENCES
-    body = section[1].split("\n## ", 1)[0]
-    lines, current = [], None
-    for line in body.splitlines():
-        if line.startswith("- "):
-            current = line[2:].strip()
-            lines.append(current)
-        elif current is not None and line.startswith("  ") and line.strip():
-            lines[-1] += " " + line.strip()
-        elif line.strip() and not line.startswith("  "):
-            current = None
-            lines.append(line.strip())
+        return [("item", line) for line in FALLBACK_LICENCES]
+    blocks: list[list[str]] = []
+    for line in section[1].split("\n## ", 1)[0].splitlines():
+        if not line.strip():
+            blocks.append(["", ""])  # a blank line ends a paragraph or a bullet
+        elif line.startswith("- "):
+            blocks.append(["item", line[2:].strip()])
+        elif blocks and blocks[-1][0] and (line.startswith("  ") or blocks[-1][0] == "text"):
+            blocks[-1][1] += " " + line.strip()
         else:
-            current = None
-    return [re.sub(r"\s+", " ", line) for line in lines if line] or FALLBACK_LICENCES
+            blocks.append(["text", line.strip()])
+    found = [(kind, re.sub(r"\s+", " ", text)) for kind, text in blocks if kind]
+    return found or [("item", line) for line in FALLBACK_LICENCES]
 
 
 def _markdown_inline(text: str) -> str:
@@ -56,7 +55,8 @@ def _markdown_inline(text: str) -> str:
 
 
 def about_html(model_id: str, database: str) -> str:
-    items = "".join(f"<li>{_markdown_inline(line)}</li>" for line in model_licences())
+    items = "".join(f"<li>{_markdown_inline(text)}</li>" if kind == "item" else f"</ul><p>{_markdown_inline(text)}</p><ul>"
+                    for kind, text in model_licences())
     return (
         f"<h2>Trimodal-Bind {html.escape(VERSION)}</h2>"
         "<p>Finds photos, recordings and notes from anything else — words, a photo, a sound — entirely "

@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.invitation)
         self.microphone = MicrophoneControl(input_stream, mic_problem)
         self.microphone.recorded.connect(self.search_by_recording)
+        self.microphone.started.connect(lambda: self.message.setText(
+            "Listening… press Stop to search by what was heard (it stops by itself after 15 s)."))
         self.microphone.recorder.failed.connect(lambda message: self.message.setText(message))
         self.search_bar = SearchBar(self.microphone)
         self.search_bar.changed.connect(self.run_search)

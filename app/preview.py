@@ -11,7 +11,7 @@ from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QHBoxLayout, QLabel, QPushButton, QSlider,
-    QStackedWidget, QTextEdit, QToolButton, QVBoxLayout, QWidget,
+    QStackedWidget, QStyle, QTextEdit, QToolButton, QVBoxLayout, QWidget,
 )
 
 from app.thumbnails import ImageLoader
@@ -68,12 +68,16 @@ def highlight(edit: QTextEdit, words: tuple[str, ...], passage: str | None) -> N
             cursor.mergeCharFormat(fmt)
             if first is None:
                 first = QTextCursor(cursor)
-    if first is not None:
-        first.clearSelection()
-        edit.setTextCursor(first)
-        edit.ensureCursorVisible()
-    else:
-        edit.moveCursor(QTextCursor.MoveOperation.Start)
+    place = QTextCursor(document)  # a plain cursor: the edit's typing format must stay plain
+    place.setPosition(first.selectionStart() if first is not None else 0)
+    edit.setTextCursor(place)
+    edit.ensureCursorVisible()
+
+
+def show_text(edit: QTextEdit, text: str, words: tuple[str, ...] = (), passage: str | None = None) -> None:
+    edit.setCurrentCharFormat(QTextCharFormat())  # setPlainText writes in the current format
+    edit.setPlainText(text)
+    highlight(edit, words, passage)
 
 
 def _text_view() -> QTextEdit:
@@ -164,7 +168,10 @@ class RecordingPage(QWidget):
         self.wave.setMinimumHeight(WAVE_SIZE.height())
         layout.addWidget(self.wave)
         transport = QHBoxLayout()
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton("Play")
+        self._icons = {playing: self.style().standardIcon(icon) for playing, icon in (
+            (False, QStyle.StandardPixmap.SP_MediaPlay), (True, QStyle.StandardPixmap.SP_MediaPause))}
+        self.play_button.setIcon(self._icons[False])
         self.position = QSlider(Qt.Orientation.Horizontal)
         self.position.setToolTip("Seek")
         self.time = QLabel("0:00 / 0:00")
@@ -224,7 +231,8 @@ class RecordingPage(QWidget):
 
     def _state_changed(self, state) -> None:
         playing = state == QMediaPlayer.PlaybackState.PlayingState
-        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setIcon(self._icons[playing])
 
 
 class PreviewPane(QWidget):
@@ -242,7 +250,9 @@ class PreviewPane(QWidget):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton(text="✕", toolTip="Close the preview (Space)")
+        close = QToolButton(toolTip="Close the preview (Space)")
+        close.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
+        close.setAutoRaise(True)
         close.clicked.connect(self.closed)
         header.addWidget(self.title, 1)
         header.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
@@ -282,14 +292,13 @@ class PreviewPane(QWidget):
         elif item.kind == "audio":
             self.pages.setCurrentWidget(self.recording)
             self.recording.wave.clear()
-            self.recording.transcript.setPlainText(text.strip() or "(no speech found in this recording)")
-            highlight(self.recording.transcript, hit.matched, hit.snippet)
+            show_text(self.recording.transcript, text.strip() or "(no speech found in this recording)",
+                      hit.matched, hit.snippet)
             self.recording.load(item.path)
             self.loader.request(item.path, "audio", WAVE_SIZE)
         else:
             self.pages.setCurrentWidget(self.note)
-            self.note.setPlainText(text or _read_note(item.path))
-            highlight(self.note, hit.matched, hit.snippet)
+            show_text(self.note, text or _read_note(item.path), hit.matched, hit.snippet)
 
     def _image_ready(self, path, image) -> None:
         if self.hit is None or path != self.hit.item.path or image.isNull():

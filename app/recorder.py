@@ -7,9 +7,9 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QToolButton, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QStyle, QToolButton, QWidget
 
 RECORD_RATE = 16_000
 LONGEST_RECORDING_S = 15.0
@@ -31,6 +31,19 @@ def input_device_problem() -> str | None:
     if not any(device.get("max_input_channels", 0) > 0 for device in devices):
         return "Recording is off: this computer has no microphone or sound card to record from"
     return None
+
+
+def _record_icon() -> QIcon:
+    """A red dot, the usual sign for recording (icon themes are not there on every desktop)."""
+    pixmap = QPixmap(32, 32)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#d93025"))
+    painter.drawEllipse(6, 6, 20, 20)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def default_input_stream(**kwargs):
@@ -101,6 +114,7 @@ class Recorder(QObject):
 class MicrophoneControl(QWidget):
     """The microphone button (its menu: the modes) and, while recording, a level meter and Stop."""
     recorded = Signal(object, int, str)  # samples, rate, mode
+    started = Signal()
 
     def __init__(self, stream_factory=default_input_stream, device_problem: str | None = None, parent=None):
         super().__init__(parent)
@@ -109,7 +123,9 @@ class MicrophoneControl(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.button = QToolButton()
-        self.button.setText("🎤 Record")
+        self.button.setText("Record")
+        self.button.setIcon(_record_icon())
+        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         menu = QMenu(self.button)
         self.speech_mode = QAction("Sound or speech", menu, checkable=True, checked=True)
@@ -126,7 +142,8 @@ class MicrophoneControl(QWidget):
         self.meter.setFixedWidth(90)
         self.meter.setToolTip("Input level")
         self.elapsed = QLabel("")
-        self.stop_button = QPushButton("■ Stop")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaStop))
         self.stop_button.setToolTip("Stop recording and search by it")
         self.stop_button.clicked.connect(self.recorder.stop)
         for widget in (self.button, self.meter, self.elapsed, self.stop_button):
@@ -149,6 +166,7 @@ class MicrophoneControl(QWidget):
         self._set_recording(True)
         self._started_ms = 0
         self._clock.start()
+        self.started.emit()
         self.recorder.start()
 
     def _tick(self) -> None:

@@ -243,3 +243,25 @@ def test_following_folder_changes_pauses_and_resumes(window, qtbot, demo_copy):
     note = demo_copy / "notes" / "groceries.txt"
     note.write_text("Shopping list: milk, eggs, bread, butter, apples.\n")
     qtbot.waitUntil(lambda: str(note) in shown_paths(window), timeout=20_000)
+
+
+def test_emitting_a_signal_keeps_pythons_reference_counts():
+    """PySide6 6.12.0's emit() handed back True without a reference of its own: every emit took one
+    from True, and the window died (bool_dealloc) after enough progress signals. pyproject.toml
+    leaves that version out; this catches one like it."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        said = Signal(float, float)
+
+    emitter = Emitter()
+    heard = []
+    emitter.said.connect(lambda rate, eta: heard.append(rate))
+    before = sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)
+    for _ in range(200):
+        emitter.said.emit(1.0, -1.0)
+    assert len(heard) == 200
+    after = sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)
+    assert all(now >= then - 5 for now, then in zip(after, before)), (before, after)  # 6.12.0: True 200 down

@@ -69,6 +69,9 @@ def test_space_previews_each_kind(indexed, qtbot):
     assert window.preview.pages.currentWidget() is note and "Chelsea" in note.toPlainText()
     word = note.document().find("cat")
     assert word.charFormat().fontWeight() == 700  # the matching word, highlighted
+    window.preview.show_hit(window.preview.hit)  # shown again: only the matches are marked, not all
+    assert note.document().find("windowsill").charFormat().fontWeight() != 700
+    assert note.document().find("cat").charFormat().fontWeight() == 700
     assert "cat" in window.preview.why.text()
 
     _select(window, qtbot, demo / "sounds" / "cat.ogg")

@@ -58,7 +58,10 @@ def test_about_lists_every_model_licence(window):
     for name in ("all-MiniLM-L6-v2", "EfficientNet-Lite0", "aisfx", "Whisper tiny.en", "Silero VAD"):
         assert name in text
     assert "CC BY 4.0" in text and "A. B. Ma and A. Lerch" in text
-    assert len(model_licences()) >= 5
+    licences = model_licences()
+    assert sum(kind == "item" for kind, _text in licences) >= 5
+    assert any(kind == "text" and text.startswith("Training data") and "Tux Paint stamps" in text
+               for kind, text in licences)  # a paragraph stays one paragraph
     dialog.close()
 
 
