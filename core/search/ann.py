@@ -72,6 +72,7 @@ class ChannelIndex:
         self.store, self.channel, self.path, self.nprobe = store, channel, path, nprobe
         self.index = None
         self.lists = 0
+        self.trained_on = 0  # how many vectors the lists were made for
         self.position = JournalPosition("", 0)
         self.revision = None
         self.build_seconds = 0.0
@@ -151,11 +152,11 @@ class ChannelIndex:
         self._bitmaps.clear()
 
     def _outgrown(self) -> bool:
-        """Grown far past what the lists were made for: a flat scan past twice its bound, or four
-        times the lists' size."""
+        """Grown far past what the lists were made for: a flat scan past twice its bound, or eight
+        times the vectors the lists were trained for (lists eight times longer to scan)."""
         if self.lists <= 1:
             return self.count >= 2 * EXACT_BELOW
-        return lists_for(self.count) >= 4 * self.lists
+        return self.count >= 8 * max(self.trained_on, 1)
 
     def build(self) -> None:
         """Rebuild from the database: read every vector, train the lists on a sample, add all."""
@@ -167,7 +168,7 @@ class ChannelIndex:
         for rows in blocks:
             self._remember(rows)
         count = sum(len(rows.ids) for rows in blocks)
-        self.lists = lists_for(count)
+        self.lists, self.trained_on = lists_for(count), count
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         try:
             index = _new_index(binding.dim, self.lists, blocks)
@@ -216,7 +217,7 @@ class ChannelIndex:
         buffer = io.BytesIO()
         np.savez(buffer, format=np.array(FORMAT), index=faiss.serialize_index(self.index),
                  epoch=np.array(self.position.epoch), seq=np.array(self.position.seq),
-                 model_id=np.array(self.model_id), lists=np.array(self.lists),
+                 model_id=np.array(self.model_id), lists=np.array(self.lists), trained_on=np.array(self.trained_on),
                  build_seconds=np.array(self.build_seconds), present=self.present, kind_codes=self.kind_codes,
                  taken_at=self.taken_at, folder_codes=self.folder_codes, kinds=np.array(self.kinds, dtype=object),
                  folders=np.array(self.folders, dtype=object))
@@ -244,6 +245,7 @@ class ChannelIndex:
                 self.taken_at, self.folder_codes = saved["taken_at"], saved["folder_codes"]
                 self.kinds, self.folders = list(saved["kinds"]), list(saved["folders"])
                 self.lists, self.build_seconds = int(saved["lists"]), float(saved["build_seconds"])
+                self.trained_on = int(saved["trained_on"])
         except (OSError, ValueError, KeyError, RuntimeError, EOFError):
             return False
         if index.d != binding.dim:
