@@ -30,14 +30,17 @@ import faiss
 import numpy as np
 
 from core.store import printable
-from core.store.vectors import JournalPosition, Neighbour, VectorRows
+from core.store.vectors import JOURNAL_PAYLOADS, JournalPosition, Neighbour, VectorRows
 
 EXACT_BELOW = 20_000  # fewer vectors than this: one list of exact float vectors (a flat scan)
 MOST_LISTS = 2048  # k-means over more lists costs minutes at 1M items on two cores
 TRAIN_PER_LIST = 40  # k-means training sample per inverted list (faiss asks for at least 39)
 NPROBE = 48  # lists probed by an unfiltered search (docs/experiments/search-scale.md)
+# Changes caught up with before the file is written again: a tenth of the index above 50k items
+# (writing 800 MB at 1M takes seconds), but under half the journal's vectors, so a file reopened
+# after a crash still finds the vectors it lacks in the journal.
 SAVE_AFTER = 5_000
-UNREAD_MOST = 2_000  # changes whose vectors left the journal, read from the table before a rebuild is cheaper  # journal changes caught up with before the index file is written again
+UNREAD_MOST = 2_000  # changes whose vectors left the journal, read from the table before a rebuild is cheaper
 FORMAT = 1
 SEARCH_THREADS = 1  # one query at a time: OpenMP's spinning workers only add latency when the cores are busy
 
@@ -205,7 +208,7 @@ class ChannelIndex:
                 self.folder_codes[item_id] = self._codes(self.folders, [folder])[0]
         self.position = position
         self.unsaved += len(stale) + sum(len(rows.ids) for rows in blocks) + len(changes.moved)
-        if self.unsaved >= SAVE_AFTER:
+        if self.unsaved >= min(JOURNAL_PAYLOADS // 2, max(SAVE_AFTER, self.count // 10)):
             self.save()
             self.unsaved = 0
         return True
