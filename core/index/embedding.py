@@ -63,46 +63,58 @@ class EmbedHandler:
         return document
 
     def finish(self, batch: list[tuple[MediaItem, object]]) -> None:
-        with self.store.transaction():  # the batch's outcomes, committed together
-            for kind in KIND_NAMES:
-                group = [(item, prepared) for item, prepared in batch if item.kind == kind]
-                if group:
-                    self._embed_group(kind, group)
-            for item, prepared in batch:
-                if item.kind not in KIND_NAMES:
-                    self._fail(item, f"no longer a kind this app indexes ({item.kind})")
+        """The model runs first; then the batch's outcomes are committed together, so the write
+        lock is never held while the model works (another process may write meanwhile)."""
+        outcomes: list[tuple[MediaItem, object]] = []  # (item, reason | (document, vector, transcript))
+        for kind in KIND_NAMES:
+            group = [(item, prepared) for item, prepared in batch if item.kind == kind]
+            if group:
+                outcomes += self._embed_group(kind, group)
+        outcomes += [(item, f"no longer a kind this app indexes ({item.kind})")
+                     for item, _ in batch if item.kind not in KIND_NAMES]
+        with self.store.transaction():
+            for item, outcome in outcomes:
+                if isinstance(outcome, str):
+                    self._fail(item, outcome)
+                else:
+                    self._record(item, *outcome)
 
-    def _embed_group(self, kind: str, group: list[tuple[MediaItem, object]]) -> None:
+    def _embed_group(self, kind: str, group: list[tuple[MediaItem, object]]) -> list[tuple[MediaItem, object]]:
+        outcomes: list[tuple[MediaItem, object]] = []
         ready: list[tuple[MediaItem, Document]] = []
         for item, prepared in group:
             if isinstance(prepared, Document):
                 ready.append((item, prepared))
             else:
-                self._fail(item, str(prepared) if isinstance(prepared, ExtractionError)
-                           else f"cannot read: {type(prepared).__name__}: {prepared}")
+                outcomes.append((item, str(prepared) if isinstance(prepared, ExtractionError)
+                                 else f"cannot read: {type(prepared).__name__}: {prepared}"))
         if not ready:
-            return
+            return outcomes
         try:
             embeddings = self.embedder.embed(KINDS[kind].modality, [d.model_input for _, d in ready])
         except ModalityUnavailable:
             embeddings = None  # keep the file's metadata; it gets a vector when the model can
         for row, (item, document) in enumerate(ready):
-            info = document.extracted
             if embeddings is not None and embeddings.errors[row]:
-                self._fail(item, embeddings.errors[row])
+                outcomes.append((item, embeddings.errors[row]))
                 continue
             vector = embeddings.vectors[row] if embeddings is not None else None
             said = embeddings.transcripts[row] if embeddings is not None and embeddings.transcripts else None
-            self.store.mark_done(
-                item.id, {SEMANTIC: vector} if vector is not None else {},
-                taken_at=info.taken_at or item.mtime, width=info.width, height=info.height,
-                duration=info.duration,
-                extracted_text=said or info.text,  # a recording's transcript, for keywords
-                warning=info.warning, content_hash=document.content_hash)
-            if vector is None:
-                self.report.metadata_only += 1
-            else:
-                self.report.embedded += 1
+            outcomes.append((item, (document, vector, said)))
+        return outcomes
+
+    def _record(self, item: MediaItem, document: Document, vector, said: str | None) -> None:
+        info = document.extracted
+        self.store.mark_done(
+            item.id, {SEMANTIC: vector} if vector is not None else {},
+            taken_at=info.taken_at or item.mtime, width=info.width, height=info.height,
+            duration=info.duration,
+            extracted_text=said or info.text,  # a recording's transcript, for keywords
+            warning=info.warning, content_hash=document.content_hash)
+        if vector is None:
+            self.report.metadata_only += 1
+        else:
+            self.report.embedded += 1
 
     def _fail(self, item: MediaItem, reason: str) -> None:
         self.store.mark_failed(item.id, reason)
