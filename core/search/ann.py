@@ -42,6 +42,7 @@ NPROBE = 48  # lists probed by an unfiltered search (docs/experiments/search-sca
 SAVE_AFTER = 5_000
 UNREAD_MOST = 2_000  # changes whose vectors left the journal, read from the table before a rebuild is cheaper
 FORMAT = 1
+CLOSE_PROBES = 8  # lists probed per item when looking for near copies (cosine >= 0.9)
 SEARCH_THREADS = 1  # one query at a time: OpenMP's spinning workers only add latency when the cores are busy
 
 
@@ -304,19 +305,26 @@ class ChannelIndex:
         if passing < 2:
             return []
         selector = faiss.IDSelectorBitmap(len(self.present), faiss.swig_ptr(bitmap))
-        probes = min(self.lists, math.ceil(self.nprobe * self.count / passing))
+        # Close pairs share a list or a neighbouring one: a few probes find them.
+        probes = min(self.lists, math.ceil(CLOSE_PROBES * self.count / passing))
         params = faiss.SearchParametersIVF(sel=selector, nprobe=max(1, probes))
         pairs: dict[tuple[int, int], float] = {}
-        for rows in self.store.vector_rows(self.channel):
-            mine = np.array([row_kind == kind for row_kind in rows.kinds], bool)
-            if not mine.any():
-                continue
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # many queries at once: worth the threads
+        try:
+            for rows in self.store.vector_rows(self.channel):
+                self._close_in(rows, kind, k, min_similarity, params, pairs)
+        finally:
+            faiss.omp_set_num_threads(SEARCH_THREADS)
+        return [(a, b, score) for (a, b), score in pairs.items()]
+
+    def _close_in(self, rows: VectorRows, kind: str, k: int, min_similarity: float, params, pairs) -> None:
+        mine = np.array([row_kind == kind for row_kind in rows.kinds], bool)
+        if mine.any():
             scores, found = self.index.search(np.ascontiguousarray(rows.vectors[mine]), k + 1, params=params)
             for item_id, row_scores, row_found in zip(rows.ids[mine].tolist(), scores, found):
                 for score, other in zip(row_scores.tolist(), row_found.tolist()):
                     if other >= 0 and other != item_id and score >= min_similarity:
                         pairs[(min(item_id, other), max(item_id, other))] = score
-        return [(a, b, score) for (a, b), score in pairs.items()]
 
     def _candidates(self, query: np.ndarray, wanted: int, bitmap: np.ndarray,
                     probes: int) -> tuple[np.ndarray, np.ndarray]:
