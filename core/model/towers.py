@@ -24,6 +24,9 @@ def _onnx_session(path: Path, threads: int | None):
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
+    # Idle threads sleep instead of spinning: the app shares the cores (reader threads, the
+    # window, other programs), and on a busy machine spinning made two threads slower than one.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
