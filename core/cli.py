@@ -89,13 +89,6 @@ def _empty_library_hint(args) -> str:
 
 
 # -- index ------------------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
 def cmd_index(args) -> int:
     with _open_library(args) as library:
         try:
