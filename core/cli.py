@@ -145,6 +145,8 @@ def _parse_kinds(values: list[str] | None) -> tuple[str, ...]:
 
 
 def cmd_search(args) -> int:
+    if args.hum:
+        return cli_search.cmd_search_hum(args)
     like = args.like or args.file
     if bool(args.text) == bool(like):
         _err("error: give a query or --like PATH (one of them)")
@@ -351,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("text", nargs="*", metavar="QUERY", help="what to look for (see the grammar below)")
     search.add_argument("--like", metavar="PATH", help="more like this item or file (it is left out)")
     search.add_argument("--file", help=argparse.SUPPRESS)  # the earlier name of --like
+    search.add_argument("--hum", metavar="FILE", help="find the recordings of the tune hummed, sung or whistled in FILE")
     search.add_argument("--kind", action="append", help="image, audio or text (repeat or comma-separate)")
     search.add_argument("--after", metavar="YYYY-MM-DD", help="only items from this day on (photo date, else file date)")
     search.add_argument("--before", metavar="YYYY-MM-DD", help="only items up to this day (included)")

@@ -1,12 +1,12 @@
-"""Headless commands about what the library holds twice: `duplicates`. Like core/cli.py, they go
-through the one door (core.library) only."""
+"""Headless search commands beside core/cli.py's: `duplicates` (what the library holds twice) and
+`search --hum FILE` (by a tune). Like core/cli.py, they go through the one door (core.library) only."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from core.library import Library, LibraryError, default_db_path, printable
+from core.library import Library, LibraryError, QueryError, default_db_path, printable
 
 EXIT_OK, EXIT_ERROR = 0, 1
 REASONS = {"identical": "identical files", "near": "copies of one photo (re-encoded, resized or cropped)"}
@@ -33,6 +33,37 @@ def cmd_duplicates(args) -> int:
             size = f"{item.size / 1e6:.1f} MB" if item.size else "size unknown"
             print(f"  {'keep' if place == 0 else 'copy'}  {printable(item.path)}  ({size})")
     print(f"{len(groups)} group{'s' if len(groups) != 1 else ''}; nothing was changed or deleted")
+    return EXIT_OK
+
+
+def cmd_search_hum(args) -> int:
+    """`search --hum FILE`: recordings of the tune in FILE, where it starts, and what came with them."""
+    if args.text or args.like or args.file:
+        print("error: --hum searches by the tune alone: leave out the query and --like", file=sys.stderr)
+        return 2
+    try:
+        library = Library.for_reading(args.db or default_db_path(), getattr(args, "library_model", None))
+    except LibraryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    with library:
+        try:
+            hits = library.search_hum(args.hum, limit=args.limit,
+                                      min_score=None if args.min_score is None else args.min_score)
+        except QueryError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    if args.json:
+        print(json.dumps([{"path": printable(h.item.path), "score": round(h.score, 4), "at_seconds": round(h.at_seconds, 1),
+                           "with": [printable(c.path) for c in h.companions]} for h in hits], indent=2))
+        return EXIT_OK
+    if not hits:
+        print("no recording of this tune (recordings get their melody after they are embedded: see status)")
+    for rank, hit in enumerate(hits, start=1):
+        minutes, seconds = divmod(int(hit.at_seconds), 60)
+        print(f"{rank:3d}. {hit.score:5.2f}  {printable(hit.item.path)}  from {minutes}:{seconds:02d}")
+        for companion in hit.companions:
+            print(f"{'':12}with this recording: {printable(companion.path)}")
     return EXIT_OK
 
 

@@ -15,7 +15,8 @@ from core.model.modality import Modality
 
 # Vector channels: each has its own table, bound to its own (model id, dim) in the store.
 SEMANTIC = "semantic"  # the trimodal model's shared space: any-to-any search
-CHANNELS = (SEMANTIC,)
+MELODY = "melody"  # the tune a recording carries (core.melody): search by humming
+CHANNELS = (SEMANTIC, MELODY)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ KINDS: dict[str, Kind] = {
         Kind("audio", "Recording", "Recordings",
              frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".mp3",
                         ".m4a", ".m4b", ".aac"}),
-             ("sound", "sounds", "recording", "recordings", "memo", "memos"), Modality.AUDIO),
+             ("sound", "sounds", "recording", "recordings", "memo", "memos"), Modality.AUDIO,
+             (SEMANTIC, MELODY)),
         Kind("text", "Note", "Notes",
              frozenset({".txt", ".md", ".markdown", ".rst", ".org",
                         ".html", ".htm", ".pdf", ".docx", ".odt"}),
@@ -50,6 +52,11 @@ KIND_NAMES: tuple[str, ...] = tuple(KINDS)
 
 _BY_EXTENSION = {extension: kind.name for kind in KINDS.values() for extension in kind.extensions}
 _BY_WORD = {word: kind.name for kind in KINDS.values() for word in (kind.name, *kind.aliases)}
+
+
+def kinds_with_channel(channel: str) -> tuple[str, ...]:
+    """The kinds that get a vector in `channel`."""
+    return tuple(name for name, kind in KINDS.items() if channel in kind.channels)
 
 
 def kind_of(path: str | Path) -> str | None:

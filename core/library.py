@@ -13,6 +13,7 @@ from core import __version__ as VERSION
 from core.index.changes import ReportedChange, reported_changes
 from core.index import EmbedReport, ScanReport
 from core.index.folders import FolderInfo, describe_folders
+from core.index.melody_task import bind_melody_channel
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
 from core.index.pipeline import Progress, ProgressListener
 from core.index.service import IndexerBusy, IndexResult, IndexService, LibraryError
@@ -21,13 +22,14 @@ from core.media.outline import waveform_outline
 from core.model import Embedder, ModelError
 from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path, demo_db_path
 from core.search import DuplicateGroup, Filters, Query, QueryError, SearchEngine, SearchHit, find_duplicates
+from core.search.hum import TuneHit, hummed_notes, search_tune
 from core.store import (
     LibraryStore, ReadOnlyLibrary, SchemaTooNew, database_errors, explain_database_error, is_inside, printable,
 )
 
 __all__ = [
     "BUNDLED_MODEL_DIR", "DEMO_LIBRARY_DIR", "VERSION", "EmbedReport", "Progress", "FolderInfo", "IndexResult", "IndexerBusy",
-    "DuplicateGroup", "Library",
+    "DuplicateGroup", "Library", "TuneHit",
     "LibraryError", "ModelError", "Query", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
     "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
     "can_search_by", "load_model", "printable", "ReportedChange", "reported_changes", "waveform_outline",
@@ -101,6 +103,7 @@ class Library:
             return 0
         stale = self.store.bind_channel(SEMANTIC, self.embedder.model_id, self.embedder.dim,
                                         self.embedder.same_vectors_as)
+        bind_melody_channel(self.store)  # recordings already embedded get their melody job
         self._model_checked = True
         return stale
 
@@ -279,6 +282,13 @@ class Library:
                         min_score: float | None = None, **filters) -> list[SearchHit]:
         """Search by a recording in memory: a microphone's samples, (n,) or (n, channels), at `rate` Hz."""
         return self.search(Query.waveform(samples, rate), kinds, limit, min_score, **filters)
+
+    def search_hum(self, recording, rate: int | None = None, limit: int = 10,
+                   min_score: float | None = None) -> list[TuneHit]:
+        """Recordings of the tune hummed, sung or whistled in `recording` (an audio file's path, or
+        samples at `rate` Hz), best first, each with where it starts and its companions (photos and
+        notes from the same folder and day). Raises QueryError when no tune is heard."""
+        return search_tune(self.store, hummed_notes(recording, rate), limit, min_score)
 
     def search_vector(self, vector, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
                       min_score: float | None = None, *, after=None, before=None,

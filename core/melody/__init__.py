@@ -6,12 +6,12 @@ tolerates transposition, tempo, wrong notes and gaps ranks the candidates (align
 knows about the store or the library; the indexer and the search engine call it.
 """
 
-from core.melody.align import alignment_score
+from core.melody.align import alignment_score, best_alignment
 from core.melody.notes import Notes, notes_of
 from core.melody.pitch import pitch_track
 from core.melody.vector import MELODY_DIM, melody_vector
 
-__all__ = ["MELODY_DIM", "Notes", "alignment_score", "melody_vector", "notes_of", "pitch_track", "melody_of"]
+__all__ = ["MELODY_DIM", "Notes", "alignment_score", "best_alignment", "melody_vector", "notes_of", "pitch_track", "melody_of"]
 
 
 def melody_of(samples, rate: int) -> Notes:

@@ -32,9 +32,14 @@ def _substitution(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def alignment_score(query: Notes, reference: Notes) -> float:
     """The best local alignment of the query's steps within the reference's, divided by the
     query's step count: 1.0 when every step of the query is found in order, 0 for nothing."""
+    return best_alignment(query, reference)[0]
+
+
+def best_alignment(query: Notes, reference: Notes) -> tuple[float, int]:
+    """(alignment_score, the reference note where the best alignment ends)."""
     q, r = np.rint(query.intervals()), np.rint(reference.intervals())
     if len(q) == 0 or len(r) == 0:
-        return 0.0
+        return 0.0, 0
     one = _substitution(q, r)
     # two reference steps for one query step: the reference has a note the query lacks
     two_ref = _substitution(q, r[:-1] + r[1:]) - _MERGE if len(r) > 1 else None
@@ -43,7 +48,7 @@ def alignment_score(query: Notes, reference: Notes) -> float:
     width = len(r) + 1
     gaps = np.arange(width) * _GAP
     before, previous = np.zeros(width), np.zeros(width)
-    best = 0.0
+    best, end = 0.0, 0
     for i in range(len(q)):
         row = np.zeros(width)
         row[1:] = np.maximum(previous[:-1] + one[i], previous[1:] + _GAP)
@@ -54,6 +59,7 @@ def alignment_score(query: Notes, reference: Notes) -> float:
         row = np.maximum(row, 0.0)
         # a gap in the query (a reference note it lacks) runs along the row: a running maximum
         row = np.maximum(row, np.maximum.accumulate(row - gaps) + gaps)
-        best = max(best, float(row.max()))
+        if row.max() > best:
+            best, end = float(row.max()), int(row.argmax())
         before, previous = previous, row
-    return best / len(q)
+    return best / len(q), end

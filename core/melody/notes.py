@@ -29,6 +29,15 @@ class Notes:
     def __len__(self) -> int:
         return len(self.pitches)
 
+    def rows(self) -> np.ndarray:
+        """(n, 3) float32 rows of (pitch, start, length): how the store keeps them."""
+        return np.stack([self.pitches, self.starts, self.lengths], axis=1).astype(np.float32).reshape(-1, 3)
+
+    @classmethod
+    def from_rows(cls, rows: np.ndarray) -> "Notes":
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+        return cls(rows[:, 0], rows[:, 1], rows[:, 2])
+
     def intervals(self) -> np.ndarray:
         """Semitone steps between neighbouring notes: the same whatever the key and the tempo."""
         return np.diff(self.pitches)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from core.store.jobs import backfill_jobs, create_jobs_table
 from core.store.keywords import backfill_keywords, create_keyword_table
+from core.store.melodies import create_melody_table
 from core.store.pathcodec import from_db, is_inside, printable
 from core.store.vectors import create_vector_table
 
@@ -190,8 +191,14 @@ def _v7_photo_facts(conn) -> None:
     )
 
 
+def _v8_melodies(conn) -> None:
+    """The notes of each recording that carries a tune (core/store/melodies.py), for hum-to-search.
+    Recordings already there get their "melody" job when the melody channel is first bound."""
+    create_melody_table(conn)
+
+
 MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels, _v4_folder_patterns, _v5_keywords,
-                                   _v6_jobs, _v7_photo_facts)
+                                   _v6_jobs, _v7_photo_facts, _v8_melodies)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

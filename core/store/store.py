@@ -19,6 +19,7 @@ from core.store.driver import get_driver
 from core.store.folders import FolderSettings
 from core.store.jobs import EMBED, JobQueue
 from core.store.keywords import KeywordIndex
+from core.store.melodies import MelodyNotes
 from core.store.pathcodec import from_db, printable, to_db
 from core.store.schema import SCHEMA_VERSION, migrate, schema_version
 from core.store.vectors import VectorChannels
@@ -70,7 +71,7 @@ class ReadOnlyLibrary(RuntimeError):
     """The database can only be read (read-only file, folder or file system) and this needs to write."""
 
 
-class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue):
+class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue, MelodyNotes):
     def __init__(self, path: str | Path, *, read_only: bool = False):
         """`read_only` opens an existing database without ever writing to it (no migration, no
         journal change), for reading a library on read-only media; writing then raises."""
@@ -323,15 +324,17 @@ class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue):
         extracted_text: str | None = None,
         warning: str | None = None,
         content_hash: str | None = None,
+        replaces: Iterable[str] | None = None,
     ) -> None:
         """Store what was extracted and the item's vector in each channel that could embed it
         (none: the model has no tower for the item's kind; it is still found by its metadata).
-        `content_hash`, when given, is the hash of the bytes that were embedded."""
+        `content_hash`, when given, is the hash of the bytes that were embedded. `replaces`: the
+        channels this outcome speaks for (all when None); other tasks' channels keep their vectors."""
         item = self.item(item_id)
         if item is None:
             return  # deleted while it was being embedded
         with self.transaction():
-            self._delete_vectors(item_id)
+            self._delete_vectors(item_id, replaces)
             self._set_keywords(item_id, item.path, extracted_text)
             for channel, vector in vectors.items():
                 self._insert_vector(channel, item_id, vector, item.kind, taken_at, item.folder)

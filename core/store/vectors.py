@@ -196,25 +196,29 @@ class VectorChannels:
         current = self.channel(channel)
         if current == ChannelBinding(model_id, int(dim)):
             return 0
-        table = vector_table(channel)
+        vector_table(channel)  # a bad channel name fails here, before anything changes
         if current is not None and current.dim == int(dim) and current.model_id in set(same_vectors_as):
             with self.transaction():
                 self.conn.execute("UPDATE channels SET model_id = ? WHERE name = ?", (model_id, channel))
             return 0
         with self.transaction():
-            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-            create_vector_table(self.conn, channel, dim)
-            if self._has_journal():
-                self.conn.execute("DELETE FROM vector_log WHERE channel = ?", (channel,))
-            self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                              "SET value = excluded.value", (f"journal_epoch:{channel}", uuid.uuid4().hex))
-            self.conn.execute(
-                "INSERT INTO channels(name, model_id, dim) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE "
-                "SET model_id = excluded.model_id, dim = excluded.dim", (channel, model_id, int(dim)))
+            self._rebuild_channel(channel, model_id, dim)
             return self.conn.execute(
                 "UPDATE items SET status = 'pending', has_vector = 0, model_id = NULL, error = NULL "
                 "WHERE status IN ('done', 'failed')"
             ).rowcount
+
+    def _rebuild_channel(self, channel: str, model_id: str, dim: int) -> None:
+        """An empty table for `channel` at `dim`, bound to `model_id` (inside a transaction)."""
+        self.conn.execute(f"DROP TABLE IF EXISTS {vector_table(channel)}")
+        create_vector_table(self.conn, channel, dim)
+        if self._has_journal():
+            self.conn.execute("DELETE FROM vector_log WHERE channel = ?", (channel,))
+        self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                          "SET value = excluded.value", (f"journal_epoch:{channel}", uuid.uuid4().hex))
+        self.conn.execute(
+            "INSERT INTO channels(name, model_id, dim) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE "
+            "SET model_id = excluded.model_id, dim = excluded.dim", (channel, model_id, int(dim)))
 
     def _insert_vector(self, channel: str, item_id: int, vector, kind: str, taken_at, folder: str) -> None:
         binding = self.channel(channel)
@@ -227,8 +231,9 @@ class VectorChannels:
         )
         self._note_change(channel, item_id, "vector", data.tobytes(), kind, int(taken_at or 0), printable(folder))
 
-    def _delete_vectors(self, item_id: int) -> None:
-        for channel in self.channels():
+    def _delete_vectors(self, item_id: int, channels: Iterable[str] | None = None) -> None:
+        """The item's vectors in `channels` (all channels when None)."""
+        for channel in self.channels() if channels is None else channels:
             if self.conn.execute(f"DELETE FROM {vector_table(channel)} WHERE item_id = ?", (item_id,)).rowcount:
                 self._note_change(channel, item_id, "gone")
 
