@@ -364,6 +364,11 @@ def export(out: Path, weight: float, style: str = "subs", top_k: int = 5, temper
     from core.hashing import file_sha256
     from core.model import Embedder
 
+    if "audio_pivot" in (json.loads((source / "provenance.json").read_text()) if (source / "provenance.json").exists()
+                         else {}):
+        raise SystemExit(f"{source} already has the pivot in its audio head: export from the model before it")
+    if out.resolve() == source.resolve():
+        raise SystemExit("--out must be a new folder, not the source model")
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(source, out)
@@ -396,10 +401,11 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--temperature", type=float, default=1.0)
     ex.add_argument("--heads", nargs="+", default=list(UCS_HEADS))
     ex.add_argument("--gate-power", type=float, default=0.0)
+    ex.add_argument("--source", type=Path, default=BUNDLED_MODEL_DIR, help="the model folder to add the pivot to")
     args = parser.parse_args(argv)
     if args.command == "export":
         model_id = export(args.out, args.weight, args.style, args.top_k, args.temperature, tuple(args.heads),
-                          args.gate_power)
+                          args.gate_power, args.source)
         print(f"exported {model_id} into {args.out}", file=sys.stderr)
         return 0
     if args.command == "names":
