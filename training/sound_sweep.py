@@ -46,16 +46,34 @@ def chance(query_labels: list, target_labels: list, k: int) -> float:
     return float(np.mean(values)) if values else 0.0
 
 
+def with_noise(waveform: np.ndarray, snr_db: float | None, rng) -> np.ndarray:
+    """Real-recording conditions, crudely: pink-ish noise (white noise through a one-pole low-pass)
+    at `snr_db` below the clip's mean power, over the whole clip plus 0.5 s of noise either side."""
+    if snr_db is None:
+        return waveform
+    pad = np.zeros(22050, np.float32)
+    clip = np.concatenate([pad, waveform, pad])
+    from scipy.signal import lfilter
+
+    # one-pole low-pass: more energy low, like room and wind noise
+    noise = lfilter([0.05], [1.0, -0.95], rng.normal(0.0, 1.0, clip.shape[0])).astype(np.float32)
+    power = float(np.mean(waveform ** 2)) or 1e-8
+    noise *= np.sqrt(power / (10 ** (snr_db / 10)) / float(np.mean(noise ** 2)))
+    return (clip + noise).astype(np.float32)
+
+
 class SetData:
     """One manifest embedded once: texts and pictures by the bundled model, sounds as pooled features."""
 
-    def __init__(self, path: Path, embedder: Embedder):
+    def __init__(self, path: Path, embedder: Embedder, noise_snr: float | None = None):
         manifest = load_manifest(path)
         self.labels = {m: [i.label for i in manifest.instances[m]] for m in ("text", "image", "audio")}
         self.vectors = {m: embedder.embed(m, [i.payload for i in manifest.instances[m]]).vectors
                         for m in ("text", "image") if manifest.instances[m]}
         self.tower = tower = embedder.towers[Modality.AUDIO]
-        blocks = [tower.trunk_features(tower.load(i.payload)) for i in manifest.instances["audio"]]
+        rng = np.random.default_rng(0)
+        blocks = [tower.trunk_features(with_noise(tower.load(i.payload), noise_snr, rng))
+                  for i in manifest.instances["audio"]]
         self.pooled = {"mean": np.stack([b.mean(0) for b in blocks]), "max": np.stack([b.max(0) for b in blocks]),
                        "meanmax": np.stack([0.5 * (b.mean(0) + b.max(0)) for b in blocks])}
         self.features = self.pooled["mean"]
@@ -76,7 +94,7 @@ class SetData:
                 for q, t in DIRECTIONS if self.labels[q] and self.labels[t]}
 
 
-def variants(data: SetData, pivot) -> dict[str, np.ndarray]:
+def variants(data: SetData, pivot, weights=(0.25, 0.5, 1.0, 2.0)) -> dict[str, np.ndarray]:
     """Name → unit audio rows before the modality-gap step."""
     out = {"bundled head": data.head}
     for pooling in ("max", "meanmax"):
@@ -84,7 +102,7 @@ def variants(data: SetData, pivot) -> dict[str, np.ndarray]:
     if pivot is not None:
         p = pivot(data.features)
         out["pivot only"] = p
-        for w in (0.25, 0.5, 1.0, 2.0):
+        for w in weights:
             out[f"head + {w} pivot"] = l2_normalise(data.head + w * p)
     return out
 
@@ -97,21 +115,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--heads", nargs="+", default=None, help="aisfx heads to pivot through")
+    parser.add_argument("--gate-power", type=float, default=0.0)
+    parser.add_argument("--weights", nargs="+", type=float, default=[0.25, 0.5, 1.0, 2.0])
+    parser.add_argument("--noise-snr", type=float, default=None, help="add noise at this SNR (dB) to every sound")
+    parser.add_argument("--model", type=Path, default=BUNDLED_MODEL_DIR, help="the model whose head is 'bundled head'")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    embedder = Embedder(BUNDLED_MODEL_DIR, transcribe=False)
+    embedder = Embedder(args.model, transcribe=False)
     pivot = None
     if not args.no_pivot:
         from training.ucs_pivot import NAMES_FILE, UCS_HEADS, Pivot
 
         names = json.loads(NAMES_FILE.read_text())["heads"]
-        pivot = Pivot(names, args.style, args.top_k, args.temperature, tuple(args.heads or UCS_HEADS))
+        pivot = Pivot(names, args.style, args.top_k, args.temperature, tuple(args.heads or UCS_HEADS),
+                      args.gate_power)
     report = {}
     for name in args.sets:
         path = prepared_dir().joinpath(*SETS[name])
-        data = SetData(path, embedder)
+        data = SetData(path, embedder, args.noise_snr)
         report[name] = {"chance": data.chance(), "sounds": len(data.features)}
-        for variant, rows in variants(data, pivot).items():
+        for variant, rows in variants(data, pivot, args.weights).items():
             audio = embedder.gap.close(Modality.AUDIO, rows)
             report[name][variant] = data.score(audio)
             cells = "  ".join(f"{d} {r['R@1']:.2f}/{r['R@5']:.2f}/{r['R@10']:.2f}" for d, r in report[name][variant].items())
