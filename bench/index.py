@@ -122,8 +122,14 @@ def warm_up(embedder) -> None:
     embedder.embed("audio", [str(memo), Waveform(np.zeros(44100, np.float32), 44100)])
 
 
-def worker(folder: Path, threads: int) -> dict:
+def worker(folder: Path, threads: int, only_embed: bool = False) -> dict:
     from core.library import Library, load_model
+
+    if only_embed:  # leave out the other registered tasks (melody, …) to time embedding alone
+        from core.index.pipeline import TASKS
+
+        for name in [n for n in TASKS if n != "embed"]:
+            del TASKS[name]
 
     model = load_model(threads=threads)
     warm_up(model)
@@ -141,11 +147,12 @@ def worker(folder: Path, threads: int) -> dict:
             "peak_rss_mb": cpu_after.ru_maxrss / 1024}
 
 
-def measure(folder: Path, threads: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", str(folder), "--threads", str(threads)],
-                         capture_output=True, text=True, check=False)
+def measure(folder: Path, threads: int, only_embed: bool) -> dict:
+    command = [sys.executable, __file__, "--worker", str(folder), "--threads", str(threads)]
+    out = subprocess.run(command + (["--only-embed"] if only_embed else []), capture_output=True, text=True,
+                         check=False)
     if out.returncode != 0:
-        raise SystemExit(f"worker failed on {folder}:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"worker failed on {folder}:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -156,10 +163,11 @@ def main(argv=None) -> None:
     parser.add_argument("--notes", type=int, default=240)
     parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--only-embed", action="store_true", help="time the embed task alone (no melody, …)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.threads)))
+        print(json.dumps(worker(args.worker, args.threads, args.only_embed)))
         return
     chance = random.Random(37)
     rows = {}
@@ -172,7 +180,11 @@ def main(argv=None) -> None:
         for kind in args.kinds:
             folder = media / kind
             seconds_of_audio = audio_seconds(folder) if kind in ("sounds", "speech") else None
-            runs = {threads: measure(folder, threads) for threads in (args.threads, 1)}
+            try:
+                runs = {threads: measure(folder, threads, args.only_embed) for threads in (args.threads, 1)}
+            except RuntimeError as exc:
+                print(f"\n{kind}: {exc}")
+                continue
             row = {"files": len(list(folder.iterdir())), "audio_seconds": seconds_of_audio}
             for threads, run in runs.items():
                 label = "all" if threads == args.threads else "one"

@@ -148,6 +148,7 @@ def run_jobs(store: LibraryStore, task: str, handler: TaskHandler, *, threads: i
     ahead: deque[tuple[list[MediaItem], list[Future]]] = deque()
     depth = max(2, threads)  # batches read ahead of the one being embedded
     finished = True
+    current: list[MediaItem] = []  # claimed, being finished: released if that is interrupted
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{task}-reader") as pool:
         try:
             while True:
@@ -164,14 +165,17 @@ def run_jobs(store: LibraryStore, task: str, handler: TaskHandler, *, threads: i
                 if not ahead:
                     break
                 items, futures = ahead.popleft()
+                current = items
                 handler.finish([(item, future.result()) for item, future in zip(items, futures)])
+                current = []
                 meter.advance(len(items), printable(items[-1].path) if items else "")
         finally:
             for items, futures in ahead:
                 for future in futures:
                     future.cancel()
             try:
-                store.release_jobs(task, [item.id for items, _ in ahead for item in items])
+                # Ctrl-C or a database error (its batch rolled back) is no strike against the files.
+                store.release_jobs(task, [item.id for items, _ in ahead for item in items] + [i.id for i in current])
             except Exception:  # noqa: BLE001 - e.g. the disk is full: the next run resets them anyway
                 pass
     return finished
