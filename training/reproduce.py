@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     _stage("speech head training", ["training.speech_head", "train", "--run", args.run_name, "--seeds", "2"], times)
     _stage("speech gate", ["training.speech_gate", "--run", args.run_name], times)
     _stage("export", ["training.export_trained", "--run", args.run_name, "--out", str(args.out)], times)
+    _stage("sound-category pivot", ["training.ucs_pivot", "add", "--model", str(args.out)], times)
     _stage("image views", ["training.image_views", "--model", str(args.out), "--run", args.run_name], times)
     _stage("speech weights", ["training.speech_weight", "--model", str(args.out), "--run", args.run_name], times)
     _stage("evaluation", ["training.record_metrics", "--model", str(args.out)], times)

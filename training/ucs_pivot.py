@@ -358,33 +358,49 @@ def combined_head(old_head: Path, pivot: Pivot, weight: float, out: Path) -> Non
     onnx.save(merged, str(out))
 
 
-def export(out: Path, weight: float, style: str = "subs", top_k: int = 5, temperature: float = 1.0,
-           heads: tuple[str, ...] = UCS_HEADS, gate_power: float = 0.0, source: Path = BUNDLED_MODEL_DIR) -> str:
-    """A copy of `source` whose audio head adds the UCS pivot; returns the new model id."""
+# The setting chosen on the real-world validation set (docs/experiments/real-world-sounds.md).
+CHOSEN = {"weight": 1.0, "style": "subs", "top_k": 3, "temperature": 1.0, "heads": ("prosfx",), "gate_power": 2.0}
+
+
+def add_pivot(model_dir: Path, weight: float, style: str = "subs", top_k: int = 5, temperature: float = 1.0,
+              heads: tuple[str, ...] = UCS_HEADS, gate_power: float = 0.0) -> str:
+    """Put the pivot into `model_dir`'s audio head in place (model.json's hash and provenance.json
+    follow); refuses a folder that has it already. Returns the new model id."""
     from core.hashing import file_sha256
     from core.model import Embedder
+    from training.model_folder import edit_model_json, edit_provenance
 
-    if "audio_pivot" in (json.loads((source / "provenance.json").read_text()) if (source / "provenance.json").exists()
-                         else {}):
-        raise SystemExit(f"{source} already has the pivot in its audio head: export from the model before it")
+    provenance = model_dir / "provenance.json"
+    if "audio_pivot" in (json.loads(provenance.read_text()) if provenance.exists() else {}):
+        raise SystemExit(f"{model_dir} already has the pivot in its audio head")
+    names = json.loads(NAMES_FILE.read_text())["heads"]
+    pivot = Pivot(names, style, top_k, temperature, heads, gate_power)
+    head = model_dir / "audio_head.onnx"
+    combined = head.with_suffix(".pivot.tmp.onnx")
+    combined_head(head, pivot, weight, combined)
+    combined.replace(head)
+
+    def config(meta: dict) -> None:
+        meta["files_sha256"]["audio_head.onnx"] = file_sha256(head)
+        meta.pop("same_vectors_as", None)  # new audio vectors: no earlier id shares them
+
+    edit_model_json(model_dir, config)
+    settings = {"what": "UCS category pivot added to the audio head (training.ucs_pivot)",
+                "weight": weight, "category_text": style, "top_k": top_k, "temperature": temperature,
+                "heads": list(heads), "gate_power": gate_power}
+    edit_provenance(model_dir, lambda p: p.update(audio_pivot=settings))
+    return Embedder(model_dir, transcribe=False).model_id
+
+
+def export(out: Path, weight: float, style: str = "subs", top_k: int = 5, temperature: float = 1.0,
+           heads: tuple[str, ...] = UCS_HEADS, gate_power: float = 0.0, source: Path = BUNDLED_MODEL_DIR) -> str:
+    """A copy of `source` (without the pivot) whose audio head adds it; returns the new model id."""
     if out.resolve() == source.resolve():
         raise SystemExit("--out must be a new folder, not the source model")
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(source, out)
-    names = json.loads(NAMES_FILE.read_text())["heads"]
-    pivot = Pivot(names, style, top_k, temperature, heads, gate_power)
-    combined_head(source / "audio_head.onnx", pivot, weight, out / "audio_head.onnx")
-    config = json.loads((out / "model.json").read_text())
-    config["files_sha256"]["audio_head.onnx"] = file_sha256(out / "audio_head.onnx")
-    config.pop("same_vectors_as", None)  # new audio vectors: no earlier id shares them
-    (out / "model.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    provenance = json.loads((out / "provenance.json").read_text()) if (out / "provenance.json").exists() else {}
-    provenance["audio_pivot"] = {"what": "UCS category pivot added to the audio head (training.ucs_pivot)",
-                                 "weight": weight, "category_text": style, "top_k": top_k,
-                                 "temperature": temperature, "heads": list(heads), "gate_power": gate_power}
-    (out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
-    return Embedder(out).model_id
+    return add_pivot(out, weight, style, top_k, temperature, heads, gate_power)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -402,7 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--heads", nargs="+", default=list(UCS_HEADS))
     ex.add_argument("--gate-power", type=float, default=0.0)
     ex.add_argument("--source", type=Path, default=BUNDLED_MODEL_DIR, help="the model folder to add the pivot to")
+    add = sub.add_parser("add", help="put the chosen pivot into a model folder's audio head, in place")
+    add.add_argument("--model", type=Path, default=BUNDLED_MODEL_DIR)
     args = parser.parse_args(argv)
+    if args.command == "add":
+        print(f"{add_pivot(args.model, **CHOSEN)} in {args.model}", file=sys.stderr)
+        return 0
     if args.command == "export":
         model_id = export(args.out, args.weight, args.style, args.top_k, args.temperature, tuple(args.heads),
                           args.gate_power, args.source)
