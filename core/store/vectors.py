@@ -6,9 +6,9 @@ caller (core.kinds defines them); this module only keeps their tables.
 
 Each table has metadata columns that filter inside the KNN (kind, taken_at, folder).
 
-Every change to a channel's vectors is noted in a journal (`vector_log`: per channel and item, the
-sequence number of its last change and, for the latest JOURNAL_PAYLOADS changes, the new vector and
-metadata), so an index kept outside the database (core/search/ann.py) can tell it is stale and
+Every change to a channel's vectors is noted in a journal (`vector_changes`: per channel and item,
+the sequence number of its last change and the new metadata; `vector_change_vectors`: the new
+vector, for the latest JOURNAL_PAYLOADS changes), so an index kept outside the database (core/search/ann.py) can tell it is stale and
 catch up with only what changed, without reading vec0's chunks (which costs a whole chunk per row). Like the channels' tables, the journal is
 created by the first write that needs it rather than by a numbered migration; a channel rebuilt for
 a new model starts a new journal epoch.
@@ -59,25 +59,32 @@ def create_vector_table(conn, channel: str, dim: int) -> None:
 
 
 JOURNAL_PAYLOADS = 50_000  # the latest changes keep their vector in the journal; older ones only their id
-_JOURNAL = """CREATE TABLE IF NOT EXISTS vector_log (
-                  channel   TEXT NOT NULL,
-                  item_id   INTEGER NOT NULL,
-                  seq       INTEGER NOT NULL,
-                  state     TEXT NOT NULL,  -- 'vector' (added or replaced), 'folder' (moved), 'gone'
-                  embedding BLOB,
-                  kind      TEXT,
-                  taken_at  INTEGER,
-                  folder    TEXT,
-                  PRIMARY KEY (channel, item_id)
-              )"""
-_JOURNAL_INDEXES = ("CREATE INDEX IF NOT EXISTS vector_log_seq ON vector_log(seq)",
-                    "CREATE INDEX IF NOT EXISTS vector_log_payload ON vector_log(seq) WHERE embedding IS NOT NULL")
-_NOTE = """INSERT INTO vector_log(channel, item_id, seq, state, embedding, kind, taken_at, folder)
-           VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM vector_log), ?, ?, ?, ?, ?)
+# The log's rows stay small; the vectors of the latest changes live in a table of their own, so
+# dropping old ones frees whole pages (a row shrunk in place keeps its half-empty page).
+_JOURNAL = ("""CREATE TABLE IF NOT EXISTS vector_changes (
+                   channel   TEXT NOT NULL,
+                   item_id   INTEGER NOT NULL,
+                   seq       INTEGER NOT NULL,
+                   state     TEXT NOT NULL,  -- 'vector' (added or replaced), 'folder' (moved), 'gone'
+                   kind      TEXT,
+                   taken_at  INTEGER,
+                   folder    TEXT,
+                   PRIMARY KEY (channel, item_id)
+               )""",
+            "CREATE INDEX IF NOT EXISTS vector_changes_seq ON vector_changes(seq)",
+            """CREATE TABLE IF NOT EXISTS vector_change_vectors (
+                   channel   TEXT NOT NULL,
+                   item_id   INTEGER NOT NULL,
+                   seq       INTEGER NOT NULL,
+                   embedding BLOB NOT NULL,
+                   PRIMARY KEY (channel, item_id)
+               )""",
+            "CREATE INDEX IF NOT EXISTS vector_change_vectors_seq ON vector_change_vectors(seq)")
+_NOTE = """INSERT INTO vector_changes(channel, item_id, seq, state, kind, taken_at, folder)
+           VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM vector_changes), ?, ?, ?, ?)
            ON CONFLICT(channel, item_id) DO UPDATE SET
                seq = excluded.seq, folder = excluded.folder,
                state = CASE WHEN excluded.state = 'folder' AND state = 'vector' THEN 'vector' ELSE excluded.state END,
-               embedding = CASE WHEN excluded.state = 'folder' THEN embedding ELSE excluded.embedding END,
                kind = CASE WHEN excluded.state = 'folder' THEN kind ELSE excluded.kind END,
                taken_at = CASE WHEN excluded.state = 'folder' THEN taken_at ELSE excluded.taken_at END"""
 
@@ -117,38 +124,44 @@ class VectorChannels:
     conn: object
 
     def _has_journal(self) -> bool:
-        return self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vector_log'").fetchone() is not None
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                                 "'vector_change_vectors'").fetchone() is not None
 
     def _note_change(self, channel: str, item_id: int, state: str, vector: bytes | None = None,
                      kind: str | None = None, taken_at: int | None = None, folder: str | None = None) -> None:
         """Journal a change of an item's vector (inside the caller's transaction)."""
         if not self._has_journal():
-            self.conn.execute(_JOURNAL)
-            for statement in _JOURNAL_INDEXES:
+            for statement in _JOURNAL:
                 self.conn.execute(statement)
-        self.conn.execute(_NOTE, (channel, int(item_id), state, vector, kind, taken_at, folder))
-        seq = self.conn.execute("SELECT max(seq) FROM vector_log").fetchone()[0]
+        self.conn.execute(_NOTE, (channel, int(item_id), state, kind, taken_at, folder))
+        seq = self.conn.execute("SELECT max(seq) FROM vector_changes").fetchone()[0]
+        if state == "vector":
+            self.conn.execute("INSERT OR REPLACE INTO vector_change_vectors(channel, item_id, seq, embedding) "
+                              "VALUES (?, ?, ?, ?)", (channel, int(item_id), seq, vector))
+        elif state == "gone":
+            self.conn.execute("DELETE FROM vector_change_vectors WHERE channel = ? AND item_id = ?",
+                              (channel, int(item_id)))
         if seq % 1024 == 0:  # keep the journal's vectors to the latest changes
-            self.conn.execute("UPDATE vector_log SET embedding = NULL WHERE embedding IS NOT NULL AND seq <= ?",
-                              (seq - JOURNAL_PAYLOADS,))
+            self.conn.execute("DELETE FROM vector_change_vectors WHERE seq <= ?", (seq - JOURNAL_PAYLOADS,))
 
     def journal_position(self, channel: str) -> JournalPosition:
         epoch = self.conn.execute("SELECT value FROM meta WHERE key = ?", (f"journal_epoch:{channel}",)).fetchone()
         seq = 0
         if self._has_journal():
             # The sequence is shared by the channels: its maximum is one look into the seq index.
-            seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM vector_log").fetchone()[0]
+            seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM vector_changes").fetchone()[0]
         return JournalPosition(epoch[0] if epoch else "", int(seq))
 
     def changes_since(self, channel: str, seq: int) -> JournalChanges:
         """What changed in `channel` after journal position `seq` (each item's latest change). The
-        `+` keeps SQLite on the seq index: by the channel it would read every row's vector."""
+        `+` keeps SQLite on the seq index: by the channel it would read every row of the channel."""
         binding = self.channel(channel)
         if binding is None or not self._has_journal():
             return JournalChanges(None, [], [], [])
-        found = self.conn.execute("SELECT item_id, state, embedding, kind, taken_at, folder FROM vector_log "
-                                  "WHERE seq > ? AND +channel = ?", (int(seq), channel)).fetchall()
+        found = self.conn.execute(
+            "SELECT c.item_id, c.state, v.embedding, c.kind, c.taken_at, c.folder FROM vector_changes c "
+            "LEFT JOIN vector_change_vectors v ON v.channel = c.channel AND v.item_id = c.item_id "
+            "WHERE c.seq > ? AND +c.channel = ?", (int(seq), channel)).fetchall()
         with_vectors = [(i, b, k, t, f) for i, state, b, k, t, f in found if state == "vector" and b is not None]
         return JournalChanges(
             _rows(with_vectors, binding.dim) if with_vectors else None,
@@ -213,7 +226,8 @@ class VectorChannels:
         self.conn.execute(f"DROP TABLE IF EXISTS {vector_table(channel)}")
         create_vector_table(self.conn, channel, dim)
         if self._has_journal():
-            self.conn.execute("DELETE FROM vector_log WHERE channel = ?", (channel,))
+            self.conn.execute("DELETE FROM vector_changes WHERE channel = ?", (channel,))
+            self.conn.execute("DELETE FROM vector_change_vectors WHERE channel = ?", (channel,))
         self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
                           "SET value = excluded.value", (f"journal_epoch:{channel}", uuid.uuid4().hex))
         self.conn.execute(
