@@ -7,31 +7,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMetaObject, Qt, QTimer, Signal
+from PySide6.QtCore import QMetaObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter, QStyle,
+    QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter, QStyle,
     QVBoxLayout, QWidget,
 )
 
 from app.about import AboutDialog
 from app.indexing_status import IndexingStatus
 from app.library_dialog import LibraryDialog
+from app.library_jobs import LibraryJobs
 from app.preview import PreviewPane, audio_output_problem
 from app.query_input import PasteWatcher, clipboard_query, dropped_file
-from app.recorder import MicrophoneControl, default_input_stream, input_device_problem
+from app.recorder import HUM_A_TUNE, MicrophoneControl, default_input_stream, input_device_problem
 from app.result_actions import ResultActions, open_file
 from app.results import THUMBNAIL_SIZES, ResultsModel, ResultsView
 from app.search_bar import STRONG_MATCH, SearchBar
 from app.settings import AppSettings, SettingsDialog, apply_engine_settings, apply_theme
-from app.workers import CAN_PAUSE, IndexWorker, SearchRequest, SearchWorker, WatchWorker, start_in_thread
+from app.workers import CAN_HUM, CAN_PAUSE, IndexWorker, SearchRequest, SearchWorker, WatchWorker, start_in_thread
 from core.library import can_search_by, printable
 
 INVITATION = ("This is the demo library: try “a cat”, “a cup of coffee” or “a phone ringing”, or drop one of "
               "its photos here. Add your own folders to search your photos, recordings and notes.")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(LibraryJobs, QMainWindow):
     search_requested = Signal(object)
     index_requested = Signal(list)
     status_requested = Signal()
@@ -98,7 +99,7 @@ class MainWindow(QMainWindow):
         self.invitation = self._invitation()
         self.invitation.setVisible(first_run)
         layout.addWidget(self.invitation)
-        self.microphone = MicrophoneControl(input_stream, mic_problem)
+        self.microphone = MicrophoneControl(input_stream, mic_problem, can_hum=CAN_HUM)
         self.microphone.recorded.connect(self.search_by_recording)
         self.microphone.started.connect(lambda: self.message.setText(
             "Listening… press Stop to search by what was heard (it stops by itself after 15 s)."))
@@ -261,9 +262,13 @@ class MainWindow(QMainWindow):
         self._set_query({"file": path}, f"Items like: {printable(Path(path).name)}")
         self.run_search(kinds)
 
-    def search_by_recording(self, samples, rate: int, _mode: str = "") -> None:
+    def search_by_recording(self, samples, rate: int, mode: str = "") -> None:
         self.search_box.clear()
-        self._set_query({"waveform": (samples, rate)}, f"Items like your recording ({len(samples) / rate:.1f} s)")
+        seconds = f"{len(samples) / rate:.1f} s"
+        if mode == HUM_A_TUNE:  # the tune's recordings; kind, date and folder filters do not apply
+            self._set_query({"waveform": (samples, rate), "hum": True}, f"Recordings of the tune you hummed ({seconds})")
+        else:
+            self._set_query({"waveform": (samples, rate)}, f"Items like your recording ({seconds})")
         self.run_search()
 
     def paste_query(self) -> bool:
@@ -277,8 +282,9 @@ class MainWindow(QMainWindow):
         if request_id != self._request_id:
             return  # an older query finished after a newer one was sent
         self.query_error.setVisible(False)
-        weak = [hit for hit in hits if hit.score < STRONG_MATCH]
-        if self.search_bar.strong_only():
+        # a tune's matches were chosen by the door's own threshold; the calibrated one is for the rest
+        weak = [] if self._query.get("hum") else [hit for hit in hits if hit.score < STRONG_MATCH]
+        if self.search_bar.strong_only() and weak:
             hits = [hit for hit in hits if hit.score >= STRONG_MATCH]
         self.model.set_hits(hits)
         if hits:
@@ -335,114 +341,6 @@ class MainWindow(QMainWindow):
         path = dropped_file(event.mimeData())
         if path:
             self.search_by_file(path)
-
-    # -- indexing -----------------------------------------------------------------------------
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library")
-        if folder:
-            self.start_index([folder])
-
-    def start_index(self, folders: list[str]) -> None:
-        if self._indexing:
-            self.statusBar().showMessage("Indexing is already running", 3000)
-            return
-        self._indexing = True
-        self._pace = None
-        self.indexing.set_running(True, CAN_PAUSE)
-        self.add_folder_action.setEnabled(False)
-        self.reindex_action.setEnabled(False)
-        if self.library_dialog is not None:
-            self.library_dialog.set_indexing(True)
-        self.index_requested.emit([str(f) for f in folders])
-
-    def stop_index(self) -> None:
-        self.index_worker.request_stop()
-        self.statusBar().showMessage("Stopping after the current batch…")
-
-    def pause_index(self, paused: bool) -> None:
-        self.index_worker.request_pause(paused)
-        self.statusBar().showMessage("Indexing paused (Resume goes on where it stopped)" if paused
-                                     else "Indexing resumed")
-
-    def show_pace(self, rate: float, eta: float) -> None:
-        self._pace = (rate, None if eta < 0 else eta)
-
-    def show_progress(self, phase: str, done: int, total: int, path: str) -> None:
-        rate, eta = self._pace if self._pace and phase == "Embedding" else (None, None)
-        self.indexing.show_progress(phase, done, total, path, rate, eta)
-
-    def _index_done(self) -> None:
-        self._indexing = False
-        self.indexing.set_running(False, CAN_PAUSE)
-        self.add_folder_action.setEnabled(True)
-        self.reindex_action.setEnabled(True)
-        if self.library_dialog is not None:
-            self.library_dialog.set_indexing(False)
-        self.status_requested.emit()
-        self.details_requested.emit()
-
-    def index_finished(self, result) -> None:
-        self._index_done()
-        self.start_watching()
-        report = result.embedding
-        failed = len(report.failed) + sum(len(scan.unreadable) for scan in result.scans.values())
-        note = "stopped; the rest resumes next time. " if report.stopped else ""
-        self.statusBar().showMessage(
-            f"Indexing {note}done: {report.embedded} embedded, {report.metadata_only} without a vector, "
-            f"{failed} could not be read (see Library…)", 10000)
-        if self.search_bar.text() or self._query:
-            self.run_search()
-
-    def index_failed(self, message: str) -> None:
-        self._index_done()
-        QMessageBox.warning(self, "Library", message)
-
-    def library_changed(self, line: str) -> None:
-        self.statusBar().showMessage(line, 8000)
-        self.status_requested.emit()
-        self.details_requested.emit()
-        self.run_search()
-
-    # -- watching -----------------------------------------------------------------------------
-    def set_following(self, on: bool) -> None:
-        """Pause or resume following the folders (Library menu)."""
-        self._watch_wanted = on
-        if on:
-            self.start_watching()
-        elif self._watching:
-            self.watch_worker.request_stop()
-
-    def watching_stopped(self) -> None:
-        self._watching = False
-        self.progress.setVisible(self._indexing)
-        if not self._watch_wanted:
-            self.statusBar().showMessage("Not following folder changes (Library → Follow folder changes)", 8000)
-        elif self._threads:  # stopped by itself (a database error…): the message said why; try again later
-            QTimer.singleShot(30_000, self.start_watching)
-
-    def start_watching(self) -> None:
-        """After the start-up reconcile: follow the library folders in the watch worker's thread."""
-        if self._watch_wanted and not self._watching and self._threads:
-            self._watching = True
-            self.watch_requested.emit()
-
-    def show_watch_news(self, line: str) -> None:
-        self.statusBar().showMessage(line, 8000)
-
-    def show_watch_progress(self, done: int, total: int, path: str) -> None:
-        self.indexing.show_progress("Indexing", done, total, path)
-
-    def show_changes(self, lines: list) -> None:
-        self.progress.setVisible(self._indexing)
-        if not lines:
-            return
-        self.model.thumbnails.clear()  # an edited photo gets a new one (the disk cache keeps the others cheap)
-        shown = lines[-1] if len(lines) == 1 else f"{lines[-1]} (and {len(lines) - 1} more changes)"
-        self.statusBar().showMessage(shown, 8000)
-        self.status_requested.emit()
-        self.details_requested.emit()
-        if self.search_bar.text() or self._query:
-            self.run_search()
 
     # -- dialogs ------------------------------------------------------------------------------
     def show_library(self) -> LibraryDialog:

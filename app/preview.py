@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QStackedWidget, QStyle, QTextEdit, QToolButton, QVBoxLayout, QWidget,
 )
 
+from app.results import FOUND_BY
 from app.thumbnails import ImageLoader
 from core.kinds import KINDS
 from core.library import printable
@@ -207,10 +208,13 @@ class RecordingPage(QWidget):
         self.why_silent.setText(text)
         self.why_silent.setVisible(True)
 
-    def load(self, path: str) -> None:
+    def load(self, path: str, start_seconds: float = 0.0) -> None:
+        """Ready to play from `start_seconds` (where a hummed tune starts in it)."""
+        self.time.setText(f"{_clock(int(start_seconds * 1000))} / 0:00")
         if self.player is not None:
             self.player.stop()
             self.player.setSource(QUrl.fromLocalFile(path))
+            self.player.setPosition(int(start_seconds * 1000))
 
     def toggle(self) -> None:
         if self.player is None:
@@ -294,7 +298,7 @@ class PreviewPane(QWidget):
             self.recording.wave.clear()
             show_text(self.recording.transcript, text.strip() or "(no speech found in this recording)",
                       hit.matched, hit.snippet)
-            self.recording.load(item.path)
+            self.recording.load(item.path, getattr(hit, "at_seconds", 0.0))
             self.loader.request(item.path, "audio", WAVE_SIZE)
         else:
             self.pages.setCurrentWidget(self.note)
@@ -313,10 +317,15 @@ class PreviewPane(QWidget):
 
 
 def why_it_matched(hit) -> str:
-    ways = ["its meaning" if channel == "semantic" else "its words" for channel in hit.channels]
+    ways = [FOUND_BY.get(channel, channel) for channel in hit.channels]
     line = f"Found by {' and '.join(ways)}"
     if hit.matched:
         line += f": {', '.join(hit.matched)}"
+    elif hit.snippet and hit.channels == ("melody",):
+        line += f": {hit.snippet}"
+    companions = getattr(hit, "companions", ())
+    if companions:
+        line += f". With this recording: {', '.join(printable(Path(c.path).name) for c in companions)}"
     return line
 
 

@@ -8,14 +8,17 @@ import threading
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QStyle, QToolButton, QWidget
 
-RECORD_RATE = 16_000
+# The sound tower listens at 44.1 kHz: at 16 kHz a meow loses its top and the demo's rooster outranks
+# the cat recording it was (0.93 vs 0.86 similarity); speech and tunes are resampled by the engine.
+RECORD_RATE = 44_100
 LONGEST_RECORDING_S = 15.0
 SOUND_OR_SPEECH = "sound or speech"
 HUM_A_TUNE = "hum a tune"
 HUM_NOT_YET = "Humming a tune to find a recording needs the melody channel, which is not in this version yet"
+HUM_TIP = "Hum, sing or whistle a few bars: finds the recordings of that tune"
 
 
 def input_device_problem() -> str | None:
@@ -116,7 +119,8 @@ class MicrophoneControl(QWidget):
     recorded = Signal(object, int, str)  # samples, rate, mode
     started = Signal()
 
-    def __init__(self, stream_factory=default_input_stream, device_problem: str | None = None, parent=None):
+    def __init__(self, stream_factory=default_input_stream, device_problem: str | None = None,
+                 can_hum: bool = False, parent=None):
         super().__init__(parent)
         self.recorder = Recorder(stream_factory, self)
         self.mode = SOUND_OR_SPEECH
@@ -128,9 +132,12 @@ class MicrophoneControl(QWidget):
         self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         menu = QMenu(self.button)
-        self.speech_mode = QAction("Sound or speech", menu, checkable=True, checked=True)
-        self.hum_mode = QAction("Hum a tune", menu, checkable=True, enabled=False)
-        self.hum_mode.setToolTip(HUM_NOT_YET)
+        modes = QActionGroup(menu)
+        self.speech_mode = QAction("Sound or speech", modes, checkable=True, checked=True)
+        self.speech_mode.setToolTip("A sound, or words said aloud: finds photos, recordings and notes like it")
+        self.hum_mode = QAction("Hum a tune", modes, checkable=True, enabled=can_hum)
+        self.hum_mode.setToolTip(HUM_TIP if can_hum else HUM_NOT_YET)
+        modes.triggered.connect(self._mode_chosen)
         menu.setToolTipsVisible(True)
         menu.addAction(self.speech_mode)
         menu.addAction(self.hum_mode)
@@ -157,9 +164,15 @@ class MicrophoneControl(QWidget):
         self.recorder.failed.connect(lambda _message: self._set_recording(False))
         self.set_device_problem(device_problem)
 
+    def _mode_chosen(self, action: QAction) -> None:
+        self.mode = HUM_A_TUNE if action is self.hum_mode else SOUND_OR_SPEECH
+        self.button.setText("Hum" if self.mode == HUM_A_TUNE else "Record")
+        self.set_device_problem(None if self.button.isEnabled() else self.button.toolTip())
+
     def set_device_problem(self, problem: str | None) -> None:
         self.button.setEnabled(problem is None)
-        self.button.setToolTip(problem or "Record a sound or speech to search by it (stops by itself after "
+        what = HUM_TIP if self.mode == HUM_A_TUNE else "Record a sound or speech to search by it"
+        self.button.setToolTip(problem or f"{what} (the menu: the mode; stops by itself after "
                                           f"{LONGEST_RECORDING_S:.0f} s)")
 
     def start(self) -> None:

@@ -16,6 +16,7 @@ from core.kinds import KINDS
 from core.library import printable
 
 HitRole = Qt.ItemDataRole.UserRole + 1
+FOUND_BY = {"semantic": "its meaning", "keywords": "its words", "melody": "its tune"}  # a hit's channels
 PathRole = Qt.ItemDataRole.UserRole + 2  # the real name (may hold bytes that are not UTF-8)
 THUMBNAIL_SIZES = {"small": QSize(120, 90), "medium": THUMBNAIL_SIZE, "large": QSize(220, 165)}
 
@@ -62,7 +63,7 @@ class ResultsModel(QAbstractListModel):
                 details.append(f"{item.width}×{item.height}")
             if item.duration:
                 details.append(f"{item.duration:.1f} s")
-            why = ["its meaning" if channel == "semantic" else "its words" for channel in hit.channels]
+            why = [FOUND_BY.get(channel, channel) for channel in hit.channels]
             found = f"\nFound by {' and '.join(why)}" + (f": {', '.join(hit.matched)}" if hit.matched else "")
             snippet = f"\n“{hit.snippet}”" if hit.snippet else ""
             return f"{printable(item.path)}\n{' · '.join(details)}{found}{snippet}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -27,6 +28,27 @@ class SearchRequest:
     before: str | None = None
     folder: str | None = None
     waveform: tuple | None = None  # (samples, rate): a recording from the microphone
+    hum: bool = False  # the waveform is a hummed tune: recordings of that tune (the melody channel)
+
+
+@dataclass(frozen=True)
+class TuneMatch:
+    """A recording found by its tune (the door's TuneHit), shaped like a search hit for the grid."""
+    item: object
+    relevance: float  # the share of the hummed steps found in order in the recording, 0..1
+    at_seconds: float  # where the tune starts in it
+    companions: tuple = ()  # photos and notes of the same folder and day
+    channels: tuple[str, ...] = ("melody",)
+    matched: tuple[str, ...] = ()
+
+    @property
+    def score(self) -> float:
+        return self.relevance
+
+    @property
+    def snippet(self) -> str:
+        seconds = int(self.at_seconds)
+        return f"the tune starts at {seconds // 60}:{seconds % 60:02d}"
 
 
 def door_accepts(method, parameter: str) -> bool:
@@ -34,7 +56,9 @@ def door_accepts(method, parameter: str) -> bool:
     return parameter in inspect.signature(method).parameters
 
 
+OPEN_ATTEMPTS = 50  # 0.2 s apart
 CAN_PAUSE = hasattr(Library, "pause_indexing") and hasattr(Library, "resume_indexing")
+CAN_HUM = hasattr(Library, "search_hum")
 
 
 class _LibraryWorker(QObject):
@@ -49,7 +73,15 @@ class _LibraryWorker(QObject):
         # Created on first use, i.e. inside the worker thread, never in the GUI thread.
         if self._library is None:
             extra = {"threads": self._threads} if self._threads and door_accepts(Library, "threads") else {}
-            self._library = Library(self._db_path, embedder=self._embedder, **extra)
+            for attempt in range(OPEN_ATTEMPTS):
+                try:
+                    self._library = Library(self._db_path, embedder=self._embedder, **extra)
+                    break
+                except database_errors() as exc:
+                    # a new database: another worker of this window may be creating its tables
+                    if "locked" not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.2)
         return self._library
 
     @Slot()
@@ -72,7 +104,11 @@ class SearchWorker(_LibraryWorker):
         filters = {"after": request.after, "before": request.before, "folder": request.folder}
         try:
             library = self.library()
-            if request.waveform is not None:
+            if request.waveform is not None and request.hum:  # the door's filters do not apply to tunes
+                samples, rate = request.waveform
+                hits = [TuneMatch(tune.item, tune.score, tune.at_seconds, tuple(tune.companions))
+                        for tune in library.search_hum(samples, rate, limit=request.limit)]
+            elif request.waveform is not None:
                 samples, rate = request.waveform
                 hits = library.search_waveform(samples, rate, kinds=request.kinds, limit=request.limit, **filters)
             elif request.file:
@@ -133,10 +169,10 @@ class IndexWorker(_LibraryWorker):
     @Slot(list)
     def run_index(self, paths: list) -> None:
         self._stop.clear()
-        library = self.library()
-        self.request_pause(self._pause_wanted)
-        extra = {"on_progress": self._on_pace} if door_accepts(library.index, "on_progress") else {}
         try:
+            library = self.library()
+            self.request_pause(self._pause_wanted)
+            extra = {"on_progress": self._on_pace} if door_accepts(library.index, "on_progress") else {}
             result = library.index(
                 paths or None,
                 scan_progress=lambda done, total, path: self.progress.emit("Scanning", done, total, path),
