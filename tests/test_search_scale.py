@@ -143,7 +143,7 @@ def test_changes_whose_vectors_left_the_journal_are_read_from_the_table(known, e
     with LibraryStore(library.db_path) as other:
         add(other, [("closer.jpg", "image", FOLDERS[0], 5, at_angle(embedder.dim, 0.99, 200))])
         with other.transaction():
-            other.conn.execute("DELETE FROM vector_change_vectors")  # as after 50k later changes
+            other.conn.execute("DELETE FROM vector_change_vectors")  # as after 20k later changes
     assert names(library.search_vector(query, ("image",), limit=1)) == ["closer.jpg"]
 
 

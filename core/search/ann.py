@@ -37,7 +37,7 @@ MOST_LISTS = 2048  # k-means over more lists costs minutes at 1M items on two co
 TRAIN_PER_LIST = 40  # k-means training sample per inverted list (faiss asks for at least 39)
 NPROBE = 48  # lists probed by an unfiltered search (docs/experiments/search-scale.md)
 # Changes caught up with before the file is written again: a tenth of the index above 50k items
-# (writing 800 MB at 1M takes seconds), but under half the journal's vectors, so a file reopened
+# (writing 800 MB at 1M takes seconds), but at most half the journal's vectors, so a file reopened
 # after a crash still finds the vectors it lacks in the journal.
 SAVE_AFTER = 5_000
 UNREAD_MOST = 2_000  # changes whose vectors left the journal, read from the table before a rebuild is cheaper

@@ -58,7 +58,7 @@ def create_vector_table(conn, channel: str, dim: int) -> None:
     )
 
 
-JOURNAL_PAYLOADS = 50_000  # the latest changes keep their vector in the journal; older ones only their id
+JOURNAL_PAYLOADS = 20_000  # the latest changes keep their vector in the journal; older ones only their id
 # The log's rows stay small; the vectors of the latest changes live in a table of their own, so
 # dropping old ones frees whole pages (a row shrunk in place keeps its half-empty page).
 _JOURNAL = ("""CREATE TABLE IF NOT EXISTS vector_changes (
