@@ -22,6 +22,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
 
 from core.library import DEMO_LIBRARY_DIR, load_model  # noqa: E402
+from core.search.duplicates import (  # noqa: E402
+    COSINE_CROP, HASH_BITS_COPY, HASH_BITS_CROP, hash_distance, image_hash,
+)
 
 COCO_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "coco-mini" / "dev.jsonl"
 
@@ -70,19 +73,29 @@ def main() -> int:
         for name, copy in copies(photo).items():
             variants.setdefault(name, []).append(copy)
     base = model.embed("image", originals).vectors
+    base_hashes = [image_hash(photo) for photo in originals]
     print(f"{len(paths)} photos ({len(list((DEMO_LIBRARY_DIR / 'photos').glob('*.jpg')))} demo, the rest coco-mini dev)")
     lowest = 1.0
     for name, images in variants.items():
         vectors = model.embed("image", images).vectors
         cosines = np.sum(vectors * base, axis=1)
+        bits = np.array([hash_distance(image_hash(copy), h) for copy, h in zip(images, base_hashes)])
         lowest = min(lowest, float(cosines.min()))
+        found = (bits <= HASH_BITS_COPY) | ((bits <= HASH_BITS_CROP) & (cosines >= COSINE_CROP))
         print(f"  copy {name:<11} cosine to original: min {cosines.min():.4f}  p5 {np.percentile(cosines, 5):.4f}  "
-              f"median {np.median(cosines):.4f}")
+              f"median {np.median(cosines):.4f} | hash bits max {bits.max():2d} median {np.median(bits):4.1f} | "
+              f"found {found.mean():.3f}")
     between = base @ base.T
     distinct = between[np.triu_indices(len(base), 1)]
     print(f"  distinct photos: max {distinct.max():.4f}  p99.9 {np.percentile(distinct, 99.9):.4f}  "
           f"p99 {np.percentile(distinct, 99):.4f}  median {np.median(distinct):.4f}  ({len(distinct)} pairs)")
     print(f"  every copy >= {lowest:.4f}; distinct pairs above that: {int(np.sum(distinct >= lowest))}")
+    pairs = np.triu_indices(len(base), 1)
+    bits = np.array([hash_distance(base_hashes[i], base_hashes[j]) for i, j in zip(*pairs)])
+    wrongly = (bits <= HASH_BITS_COPY) | ((bits <= HASH_BITS_CROP) & (distinct >= COSINE_CROP))
+    print(f"  distinct photos' hash bits: min {bits.min()}  p1 {np.percentile(bits, 1):.0f}; taken for copies by "
+          f"the rule (bits <= {HASH_BITS_COPY}, or <= {HASH_BITS_CROP} with cosine >= {COSINE_CROP}): "
+          f"{int(wrongly.sum())} of {len(bits)} pairs")
     return 0
 
 

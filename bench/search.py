@@ -208,8 +208,9 @@ def main() -> int:
     for size in args.sizes:
         corpus = Corpus(size, model.dim)
         queries = corpus.draw(args.queries, further=1.3)
-        with tempfile.TemporaryDirectory(dir=args.keep) as folder:
-            db = Path(folder) / "library.db"
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(tempfile.mkdtemp(dir=args.keep)) if args.keep else Path(scratch)
+            db = folder / "library.db"
             fill_seconds = fill(db, corpus, model)
             print(f"\n{size:,} items: filled in {fill_seconds:.0f} s; database {db.stat().st_size / size:.0f} B/item")
             with Library(db, embedder=model) as library:

@@ -36,14 +36,18 @@ class DuplicateGroup:
 
 
 def picture_hash(path: str) -> int | None:
-    """The 64-bit difference hash of a picture (None when it cannot be read): each bit says
-    whether a pixel of a 9×8 grey thumbnail is brighter than its left neighbour."""
+    """The 64-bit difference hash of a picture file (None when it cannot be read)."""
     try:
         with Image.open(path) as image:
             image.draft("L", (64, 64))  # let the JPEG decoder scale down first
-            small = np.asarray(image.convert("L").resize((9, 8), Image.Resampling.BILINEAR), dtype=np.int16)
+            return image_hash(image)
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
+
+
+def image_hash(image: Image.Image) -> int:
+    """Each bit says whether a pixel of a 9×8 grey thumbnail is brighter than its left neighbour."""
+    small = np.asarray(image.convert("L").resize((9, 8), Image.Resampling.BILINEAR), dtype=np.int16)
     return int.from_bytes(np.packbits((small[:, 1:] > small[:, :-1]).ravel()).tobytes(), "big")
 
 
