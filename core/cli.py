@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core import cli_folders, cli_search
 from core.kinds import KIND_NAMES, normalise_kind
-from core.library import DEMO_LIBRARY_DIR, Library, LibraryError, QueryError, default_db_path, printable
+from core.library import DEMO_LIBRARY_DIR, Library, LibraryError, QueryError, VERSION, default_db_path, printable
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -330,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help=f"library database (default: {default_db_path()})")
     parser.add_argument("--demo", action="store_true",
                         help=f"use the bundled demo library ({DEMO_LIBRARY_DIR}) with its own database")
+    parser.add_argument("--version", action="version", version=f"Trimodal-Bind {VERSION}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     index = commands.add_parser("index", help="add folders and index them (one-shot scan); no PATH re-scans all")

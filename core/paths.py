@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
 
 APP_NAME = "trimodal-bind"
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A frozen (PyInstaller) app keeps resources/ in its bundle folder, sys._MEIPASS, beside the code.
+PROJECT_ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
 RESOURCES_DIR = PROJECT_ROOT / "resources"
 BUNDLED_MODEL_DIR = RESOURCES_DIR / "model"
 # The foundation's zero-training ConSE model, kept for side-by-side evaluation (`eval --model`).
@@ -22,6 +24,13 @@ def user_data_dir() -> Path:
     """The per-user folder for databases; TRIMODAL_BIND_HOME overrides it (tests, portable installs)."""
     override = os.environ.get("TRIMODAL_BIND_HOME")
     return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache folder (compiled numba code), never inside the app's own folder, which a
+    frozen install may not be allowed to write; TRIMODAL_BIND_HOME moves it to its cache/ folder."""
+    override = os.environ.get("TRIMODAL_BIND_HOME")
+    return Path(override) / "cache" if override else Path(platformdirs.user_cache_dir(APP_NAME))
 
 
 def default_db_path() -> Path:
