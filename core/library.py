@@ -14,6 +14,7 @@ from core.index.changes import ReportedChange, reported_changes
 from core.index import EmbedReport, ScanReport
 from core.index.folders import FolderInfo, describe_folders
 from core.index.melody_task import bind_melody_channel
+from core.index.not_taken import forget_not_taken, not_taken
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
 from core.index.pipeline import Progress, ProgressListener
 from core.index.service import IndexerBusy, IndexResult, IndexService, LibraryError
@@ -186,6 +187,7 @@ class Library:
                     f"in {printable(parent)}'s .trimodal-ignore")
             known = ", ".join(printable(f) for f in self.folders()) or "none"
             raise LibraryError(f"{printable(folder)} is not a library folder (library folders: {known})")
+        forget_not_taken(self.store, folder)
         return self.store.remove_folder(folder)
 
     def indexing_lock(self):
@@ -317,6 +319,8 @@ class Library:
             "total": sum(c["pending"] + c["done"] + c["failed"] for c in counts.values()),
             "failed": [(item.path, item.error) for item in items if item.status == "failed"],
             "warnings": [(item.path, item.warning) for item in items if item.warning],
+            "not_taken": not_taken(self.store, self.folders()),  # {folder: {".mov": 3}}: types left out
+            "jobs": self.jobs(),
             "not_checked": [
                 {"folder": p.path, "library_folder": p.root, "reason": p.reason, "items_kept": p.items_kept,
                  "since": p.seen_at}

@@ -174,3 +174,35 @@ def test_search_after_a_model_change_asks_for_re_indexing_instead_of_dropping_ve
         assert reopened.store.counts()["image"]["vectors"] > 0  # nothing was thrown away
         reopened.index()
         assert reopened.search_text("a cat")[0].item.path.endswith("chelsea_the_cat.jpg")
+
+
+def test_a_renamed_note_gets_a_vector_for_its_new_title_and_a_moved_photo_keeps_its_own(library, demo_copy):
+    library.index([demo_copy])
+    notes = demo_copy / "notes"
+    note = next(p for p in sorted(notes.iterdir()) if p.suffix == ".md")
+    old = library.store.item_by_path(str(note))
+    old_vector = library.store.vectors_of("semantic", [old.id])[old.id]
+    renamed = notes / "volcano eruption timetable.md"  # the title is part of what a note embeds
+    os.rename(note, renamed)
+    (demo_copy / "sub").mkdir()
+    photo = next((demo_copy / "photos").iterdir())
+    photo_item = library.store.item_by_path(str(photo))
+    os.rename(photo, demo_copy / "sub" / "renamed photo.jpg")  # a photo's name is not embedded
+    report = library.index().scans[str(demo_copy)]
+    assert (report.new, report.removed, report.moved) == (1, 1, 1)
+    new = library.store.item_by_path(str(renamed))
+    new_vector = library.store.vectors_of("semantic", [new.id])[new.id]
+    assert float(new_vector @ old_vector) < 0.999
+    assert library.store.item_by_path(str(demo_copy / "sub" / "renamed photo.jpg")).id == photo_item.id
+
+
+def test_status_counts_the_files_of_types_the_app_does_not_take(library, demo_copy):
+    (demo_copy / "clip.mov").write_bytes(b"\x00" * 64)
+    (demo_copy / "notes" / "drawing.xcf").write_bytes(b"gimp xcf v011")
+    (demo_copy / "notes" / "other.xcf").write_bytes(b"gimp xcf v011")
+    library.index([demo_copy])
+    status = library.status()
+    assert status["not_taken"][str(demo_copy)] == {".xcf": 2, ".mov": 1}
+    assert status["jobs"]["embed"]["done"] >= 30
+    library.forget_folder(demo_copy)
+    assert library.status()["not_taken"] == {}

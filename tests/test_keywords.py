@@ -131,10 +131,12 @@ def test_keywords_follow_moves_edits_and_deletions(library):
     note = root / "notes" / "island_trip.txt"
     moved = root / "notes" / "holiday" / "wombat_weekend.txt"
     moved.parent.mkdir()
-    item_id = lib.store.item_by_path(str(note)).id
+    old_id = lib.store.item_by_path(str(note)).id
     note.rename(moved)
     lib.index()
-    assert lib.store.item_by_path(str(moved)).id == item_id  # a move: same item, same vector
+    # renamed: a note's title is part of its vector, so it is embedded again as a new item
+    item_id = lib.store.item_by_path(str(moved)).id
+    assert item_id != old_id and lib.store.item(old_id) is None and lib.store.keyword_row(old_id) is None
     assert lib.store.keyword_row(item_id) == ("wombat weekend", RARE_NOTE)
     assert paths(lib.search_text("wombat"))[0] == "wombat_weekend.txt"
     assert paths(lib.search_text("quokka"))[0] == "wombat_weekend.txt"

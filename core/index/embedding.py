@@ -109,8 +109,11 @@ class EmbedHandler:
             item.id, {SEMANTIC: vector} if vector is not None else {},
             taken_at=info.taken_at or item.mtime, width=info.width, height=info.height,
             duration=info.duration,
-            extracted_text=said or info.text,  # a recording's transcript, for keywords
-            warning=info.warning, content_hash=document.content_hash)
+            # for keywords: a recording's tags and transcript, a note's text, a picture's OCR text
+            extracted_text="\n".join(filter(None, (info.text, said))) or None,
+            camera=info.camera, latitude=info.latitude, longitude=info.longitude,
+            warning=info.warning, content_hash=document.content_hash,
+            replaces=(SEMANTIC,))  # other tasks' channels (a recording's melody) keep theirs
         if vector is None:
             self.report.metadata_only += 1
         else:

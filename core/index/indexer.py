@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from core.hashing import file_sha256 as content_hash
 from core.index.embedding import EmbedHandler, EmbedReport
@@ -20,7 +22,9 @@ from core.index.pipeline import (
     TASKS, IndexControl, Progress, ProgressListener, ProgressMeter, Task, default_threads, register_task, run_jobs,
     tasks_for,
 )
+from core.index.not_taken import record_not_taken
 from core.index.scan import FolderError, FolderRules, scan_path
+from core.media.documents import name_is_embedded
 from core.model import Embedder
 from core.store import LibraryStore, MediaItem, is_inside, printable
 from core.store.jobs import EMBED
@@ -84,8 +88,11 @@ class Indexer:
         for top in tops:
             items = self.store.items_in_folder(root) if top == root else self.store.items_under(top)
             known.update((item.path, item) for item in items)
-            for entry in scan_path(root, top, rules):
+            tally = Counter() if top == root else None  # only a full scan says what a folder leaves out
+            for entry in scan_path(root, top, rules, tally):
                 self._survey(root, entry, known, arrivals, report, progress)
+            if tally is not None:
+                record_not_taken(self.store, root, tally)
         # Items below a folder that could not be listed were not seen, not removed: keep them.
         for folder, _ in report.folder_errors:
             for path in [p for p in known if p == folder or is_inside(p, folder)]:
@@ -144,6 +151,9 @@ class Indexer:
                 report.changes.append(Change("!", entry.path, reason=error))
                 continue
             moved_from = vanished_by_hash.pop(digest, None) if item is None else None
+            if moved_from is not None and name_is_embedded(entry.kind) and \
+                    Path(moved_from.path).stem != Path(entry.path).stem:
+                moved_from = None  # renamed, and its name is in its vector: new item, the old one goes
             if moved_from is not None:
                 self.store.move_item(moved_from.id, entry.path, root, entry.mtime)
                 vanished.pop(moved_from.path, None)

@@ -35,6 +35,12 @@ class Document:
     content_hash: str | None  # of the bytes read, when they were read whole
 
 
+def name_is_embedded(kind: str) -> bool:
+    """Whether a file's name is part of what the model embeds for its kind (a note's title): a
+    renamed file of such a kind needs a new vector, not just a new path."""
+    return kind == "text"
+
+
 def note_text(path: str, text: str) -> str:
     """A note is found by its title as much as by its body; the file name is the title."""
     title = Path(path).stem.replace("_", " ").replace("-", " ")

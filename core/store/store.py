@@ -324,6 +324,9 @@ class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue, Melod
         extracted_text: str | None = None,
         warning: str | None = None,
         content_hash: str | None = None,
+        camera: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
         replaces: Iterable[str] | None = None,
     ) -> None:
         """Store what was extracted and the item's vector in each channel that could embed it
@@ -343,11 +346,12 @@ class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue, Melod
             self.conn.execute(
                 "UPDATE items SET status = 'done', error = NULL, has_vector = ?, model_id = ?, "
                 "taken_at = ?, width = ?, height = ?, duration = ?, extracted_text = ?, "
-                "warning = ?, content_hash = coalesce(?, content_hash), indexed_at = ?, updated_at = ? "
-                "WHERE id = ?",
+                "warning = ?, content_hash = coalesce(?, content_hash), camera = ?, latitude = ?, longitude = ?, "
+                "indexed_at = ?, updated_at = ? WHERE id = ?",
                 (int(bool(vectors)), made_by, taken_at, width, height, duration,
                  printable(extracted_text) if extracted_text else extracted_text,
-                 printable(warning) if warning else None, content_hash, time.time(), time.time(), item_id),
+                 printable(warning) if warning else None, content_hash, camera, latitude, longitude,
+                 time.time(), time.time(), item_id),
             )
             self._finish_job(item_id, EMBED, "done" if vectors else "skipped",
                              None if vectors else "the model cannot embed this kind: kept by its metadata")
