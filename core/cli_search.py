@@ -48,8 +48,8 @@ def cmd_search_hum(args) -> int:
         return EXIT_ERROR
     with library:
         try:
-            hits = library.search_hum(args.hum, limit=args.limit,
-                                      min_score=None if args.min_score is None else args.min_score)
+            hits = library.search_hum(args.hum, limit=args.limit, min_score=args.min_score,
+                                      after=args.after, before=args.before, folder=args.folder)
         except QueryError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR

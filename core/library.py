@@ -285,12 +285,14 @@ class Library:
         """Search by a recording in memory: a microphone's samples, (n,) or (n, channels), at `rate` Hz."""
         return self.search(Query.waveform(samples, rate), kinds, limit, min_score, **filters)
 
-    def search_hum(self, recording, rate: int | None = None, limit: int = 10,
-                   min_score: float | None = None) -> list[TuneHit]:
+    def search_hum(self, recording, rate: int | None = None, limit: int = 10, min_score: float | None = None,
+                   *, after=None, before=None, folder: str | Path | None = None) -> list[TuneHit]:
         """Recordings of the tune hummed, sung or whistled in `recording` (an audio file's path, or
         samples at `rate` Hz), best first, each with where it starts and its companions (photos and
-        notes from the same folder and day). Raises QueryError when no tune is heard."""
-        return search_tune(self.store, hummed_notes(recording, rate), limit, min_score)
+        notes from the same folder and day), filtered like search(). Raises QueryError when no tune
+        is heard."""
+        filters = Filters.of(KIND_NAMES, after, before, folder, self.folders())
+        return search_tune(self.store, hummed_notes(recording, rate), limit, min_score, filters=filters)
 
     def search_vector(self, vector, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
                       min_score: float | None = None, *, after=None, before=None,

@@ -80,6 +80,9 @@ def test_a_hummed_rendition_finds_its_recording_with_what_came_with_it(hum_libra
     assert 0.6 <= hits[0].score <= 1.0
     assert 0.5 <= hits[0].at_seconds <= 2.5  # the query starts at the 4th note (1.05 s)
     assert [c.kind for c in hits[0].companions] == ["image"]
+    with Library(db) as library:
+        assert library.search_hum(str(query), folder=folder)[0].item.path == hits[0].item.path
+        assert library.search_hum(str(query), before="2001-01-01") == []  # nothing that old
 
 
 def test_a_query_without_a_tune_is_refused_with_a_reason(hum_library, tmp_path):

@@ -20,7 +20,7 @@ from core.kinds import MELODY
 from core.melody import Notes, best_alignment, melody_of, melody_vector
 from core.model.audio import decode_file
 from core.model.preprocess import UnreadableInput
-from core.search.query import QueryError
+from core.search.query import Filters, QueryError
 from core.store import LibraryStore, MediaItem, printable
 
 CANDIDATES = 50
@@ -63,22 +63,25 @@ def hummed_notes(recording, rate: int | None = None) -> Notes:
 
 
 def search_tune(store: LibraryStore, query: Notes, limit: int = 10, min_score: float | None = None,
-                candidates: int = CANDIDATES) -> list[TuneHit]:
-    """Recordings whose tune the `query` notes hum, best first."""
+                candidates: int = CANDIDATES, filters: Filters = Filters()) -> list[TuneHit]:
+    """Recordings whose tune the `query` notes hum, best first; `filters` (date, folder) apply
+    inside the channel's KNN (a sub-folder after it, with more candidates asked for)."""
     vector = melody_vector(query)
     if vector is None:
         raise QueryError(f"no tune heard in the recording ({len(query)} notes): hum, sing or whistle "
                          "at least five notes, a few seconds long")
     if store.channel(MELODY) is None:
         return []
-    neighbours = store.nearest(MELODY, vector, max(candidates, limit))
+    wanted = max(candidates, limit) * (4 if filters.under else 1)
+    neighbours = store.nearest(MELODY, vector, wanted, folder=filters.root, after=filters.after,
+                               before=filters.before)
     stored = {i: Notes.from_rows(rows) for i, rows in store.melody_notes(n.item_id for n in neighbours).items()}
     items = store.items_by_ids(stored)
     cut = MIN_SCORE if min_score is None else min_score
     scored = []
     for item_id, notes in stored.items():
         score, end = best_alignment(query, notes)
-        if score >= cut and item_id in items:
+        if score >= cut and item_id in items and filters.admits_path(items[item_id].path):
             start = max(0, min(end - len(query) + 1, len(notes) - 1))
             scored.append((score, item_id, float(notes.starts[start]) if len(notes) else 0.0))
     scored.sort(key=lambda hit: -hit[0])

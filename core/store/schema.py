@@ -7,6 +7,7 @@ model's): `LibraryStore.bind_channel`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from core.store.jobs import backfill_jobs, create_jobs_table
@@ -208,6 +209,23 @@ class SchemaTooNew(RuntimeError):
 
 def schema_version(conn) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def prepare(conn, operational_error: type[Exception], tries: int = 50) -> None:
+    """WAL, then the schema, on a connection that may write. Two connections preparing one new
+    database at once can get "database is locked" at once (SQLite skips the busy handler where
+    waiting could deadlock): they retry."""
+    for attempt in range(tries):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn)
+            return
+        except operational_error as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.2)
 
 
 def migrate(conn, migrations: Sequence[Migration] = MIGRATIONS) -> int:

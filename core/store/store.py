@@ -21,7 +21,7 @@ from core.store.jobs import EMBED, JobQueue
 from core.store.keywords import KeywordIndex
 from core.store.melodies import MelodyNotes
 from core.store.pathcodec import from_db, printable, to_db
-from core.store.schema import SCHEMA_VERSION, migrate, schema_version
+from core.store.schema import SCHEMA_VERSION, prepare, schema_version
 from core.store.vectors import VectorChannels
 
 
@@ -86,10 +86,7 @@ class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue, Melod
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = self.driver.connect(self.path)
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute("PRAGMA foreign_keys = ON")
-        migrate(self.conn)
+        prepare(self.conn, self.driver.module.OperationalError)
 
     def _connect_read_only(self):
         if not self.path.is_file():
