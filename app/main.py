@@ -19,7 +19,6 @@ def run_app(db_path: str | None = None, demo: bool = False) -> int:
 
     from app.main_window import MainWindow
     from app.settings import AppSettings
-    from app.workers import door_accepts
 
     # High-DPI: fractional scale factors (150 %) as they are, not rounded to 1x or 2x.
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
@@ -30,7 +29,7 @@ def run_app(db_path: str | None = None, demo: bool = False) -> int:
         demo, db_path = True, str(demo_db_path())
     threads = settings.threads()
     try:
-        embedder = load_model(threads=threads) if threads and door_accepts(load_model, "threads") else load_model()
+        embedder = load_model(threads=threads, transcribe=bool(settings.get("transcripts")))
     except ModelError as exc:
         QMessageBox.critical(None, "Trimodal-Bind cannot start", f"The bundled model is damaged:\n{exc}")
         return 1

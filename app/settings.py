@@ -114,8 +114,9 @@ def _dark_palette() -> QPalette:
 
 
 def apply_engine_settings(settings: AppSettings) -> None:
-    """What the engine can be told today: the OCR mode, once chosen in Settings (until then the
-    variable, if the user set one, or the engine's default). Transcripts on/off waits for the door."""
+    """What the engine is told at once: the OCR mode, once chosen in Settings (until then the
+    variable, if the user set one, or the engine's default). Transcripts and CPU use reach the
+    model when it is loaded (app/main.py), so they take effect at the next start."""
     if settings.store.contains("ocr"):
         os.environ[OCR_VARIABLE] = settings.get("ocr")
 

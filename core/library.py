@@ -332,11 +332,13 @@ class Library:
 
 
 # -- the model, shared ------------------------------------------------------------------------
-def load_model(model_dir: str | Path | None = None, threads: int | None = None) -> Embedder:
+def load_model(model_dir: str | Path | None = None, threads: int | None = None,
+               transcribe: bool = True) -> Embedder:
     """The model, loaded once and shared by the libraries of several threads (pass it as
     `Library(..., embedder=model)`); raises ModelError when the model folder is damaged.
-    `threads` caps the cores its inference uses (default all)."""
-    return Embedder(Path(model_dir) if model_dir else BUNDLED_MODEL_DIR, threads=threads)
+    `threads` caps the cores its inference uses (default all); `transcribe=False` never runs
+    speech recognition (recordings are embedded by their sound alone, with no transcript)."""
+    return Embedder(Path(model_dir) if model_dir else BUNDLED_MODEL_DIR, threads=threads, transcribe=transcribe)
 
 
 def can_search_by(model: Embedder, path: str | Path) -> bool:

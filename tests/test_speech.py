@@ -173,3 +173,15 @@ def test_readings_are_weighted_best_first(transcriber, spoken_sentence):
     assert len(single) == 1 and single[0][1] == 1.0
     right = sum(word in set(words(single[0][0])) for word in words(SENTENCE))
     assert right >= 0.7 * len(words(SENTENCE)), single
+
+
+def test_a_model_told_not_to_transcribe_embeds_a_memo_by_its_sound_alone():
+    from core.library import load_model
+    from core.model import Modality
+    from tests.conftest import DEMO
+
+    memo = str(next((DEMO / "memos").iterdir()))
+    listening, deaf = load_model(), load_model(transcribe=False)
+    heard, not_heard = listening.embed(Modality.AUDIO, [memo]), deaf.embed(Modality.AUDIO, [memo])
+    assert heard.transcripts[0] and not (not_heard.transcripts and not_heard.transcripts[0])
+    assert float(heard.vectors[0] @ not_heard.vectors[0]) < 0.99  # the speech parts are gone

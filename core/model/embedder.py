@@ -117,7 +117,7 @@ class Embedder:
         return step
 
     def _add_speech(self, inputs: list, embeddings: Embeddings) -> Embeddings:
-        parts = self.listener.parts(inputs, embeddings.vectors, embeddings.errors)
+        parts = self.listener.parts(inputs, embeddings.vectors, embeddings.errors, listen=self.transcribe)
         return Embeddings(parts.combine(self.listener.weights), parts.errors, parts.transcripts)
 
     # -- speech, for training and tests ---------------------------------------------------------
