@@ -24,7 +24,7 @@ def _err(message: str) -> None:
 
 
 def _library(args) -> Library:
-    return Library(args.db, getattr(args, "library_model", None))
+    return Library(args.db, getattr(args, "library_model", None), threads=getattr(args, "threads", None))
 
 
 # -- folders ----------------------------------------------------------------------------------
@@ -175,4 +175,5 @@ def add_commands(commands) -> None:
                        help="reconcile a change once it has settled this long (default 1 s)")
     watch.add_argument("--poll", type=_seconds, default=60.0, metavar="S",
                        help="check folders the system cannot watch every S seconds (default 60)")
+    watch.add_argument("--threads", type=int, metavar="N", help="cores to use while indexing changes (default: all)")
     watch.set_defaults(func=cmd_watch)
