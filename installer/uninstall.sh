@@ -12,8 +12,8 @@ command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q
 command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t "$data/icons/hicolor" || true
 
 if [ "${1:-}" = "--purge" ]; then
-  # platformdirs' folders on Linux: the libraries' databases, settings and the compiled-code cache
-  rm -rf "$data/trimodal-bind" "${XDG_CACHE_HOME:-$HOME/.cache}/trimodal-bind" "${XDG_CONFIG_HOME:-$HOME/.config}/trimodal-bind"
+  # the databases (platformdirs), the settings (QSettings) and the compiled-code cache (numba)
+  rm -rf "$data/trimodal-bind" "${XDG_CACHE_HOME:-$HOME/.cache}/trimodal-bind" "${XDG_CONFIG_HOME:-$HOME/.config}/Trimodal-Bind"
   echo "Trimodal-Bind and its libraries' databases are removed (your files are untouched)."
 else
   echo "Trimodal-Bind is removed. Its databases stay in $data/trimodal-bind; uninstall.sh --purge removes them."
