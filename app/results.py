@@ -66,7 +66,9 @@ class ResultsModel(QAbstractListModel):
             why = [FOUND_BY.get(channel, channel) for channel in hit.channels]
             found = f"\nFound by {' and '.join(why)}" + (f": {', '.join(hit.matched)}" if hit.matched else "")
             snippet = f"\n“{hit.snippet}”" if hit.snippet else ""
-            return f"{printable(item.path)}\n{' · '.join(details)}{found}{snippet}"
+            copies = getattr(hit, "copies", ())
+            also = "".join(f"\nalso at {printable(copy.path)}" for copy in copies[:5])
+            return f"{printable(item.path)}\n{' · '.join(details)}{found}{snippet}{also}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbnails.get(item.path)
         if role == HitRole:
@@ -117,6 +119,8 @@ class CardDelegate(QStyledItemDelegate):
         area = QRect(card.left() + 4, card.top() + 4, card.width() - 8, self.thumbnail.height())
         self._paint_preview(painter, area, hit, index.data(Qt.ItemDataRole.DecorationRole), palette)
         self._paint_badge(painter, area, hit.item.kind)
+        if getattr(hit, "copies", ()):
+            self._paint_copies(painter, area, len(hit.copies))
 
         text_rect = QRect(card.left() + 6, area.bottom() + 6, card.width() - 12, 18)
         painter.setPen(palette.color(QPalette.ColorRole.Text))
@@ -159,6 +163,22 @@ class CardDelegate(QStyledItemDelegate):
         icon = self.kind_icons.get(item.kind)
         if icon is not None:
             icon.paint(painter, area.adjusted(0, 20, 0, -10))
+
+    @staticmethod
+    def _paint_copies(painter: QPainter, area: QRect, count: int) -> None:
+        """"+2 copies" in the card's top right: the same photo or file found elsewhere, folded in."""
+        label = f"+{count} cop{'y' if count == 1 else 'ies'}"
+        font = QFont(painter.font())
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(label) + 10
+        badge = QRect(area.right() - width - 2, area.top() + 2, width, painter.fontMetrics().height() + 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.drawRoundedRect(badge, 4, 4)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
+        painter.setFont(QFont())
 
     @staticmethod
     def _paint_badge(painter: QPainter, area: QRect, kind: str) -> None:

@@ -115,6 +115,8 @@ class SearchWorker(_LibraryWorker):
                 hits = library.search_like(request.file, kinds=request.kinds, limit=request.limit, **filters)
             else:  # the query grammar: "beach" + sunset.jpg - people
                 hits = library.search(request.text, kinds=request.kinds, limit=request.limit, **filters)
+            if not request.hum:
+                hits = library.fold_copies(hits)  # one card for a photo kept twice
         except QueryError as exc:
             self.query_error.emit(request.request_id, str(exc))
             return

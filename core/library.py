@@ -23,6 +23,7 @@ from core.media.outline import waveform_outline
 from core.model import Embedder, ModelError
 from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path, demo_db_path
 from core.search import DuplicateGroup, Filters, Query, QueryError, SearchEngine, SearchHit, find_duplicates
+from core.search.folding import fold_copies
 from core.search.hum import TuneHit, hummed_notes, search_tune
 from core.store import (
     LibraryStore, ReadOnlyLibrary, SchemaTooNew, database_errors, explain_database_error, is_inside, printable,
@@ -284,6 +285,12 @@ class Library:
                         min_score: float | None = None, **filters) -> list[SearchHit]:
         """Search by a recording in memory: a microphone's samples, (n,) or (n, channels), at `rate` Hz."""
         return self.search(Query.waveform(samples, rate), kinds, limit, min_score, **filters)
+
+    @staticmethod
+    def fold_copies(hits: list[SearchHit]) -> list[SearchHit]:
+        """The hits with the same file or photo elsewhere (identical bytes; a resized or re-encoded
+        copy) folded into the best-ranked one's `copies`, in their order."""
+        return fold_copies(hits)
 
     def search_hum(self, recording, rate: int | None = None, limit: int = 10, min_score: float | None = None,
                    *, after=None, before=None, folder: str | Path | None = None) -> list[TuneHit]:

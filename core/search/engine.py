@@ -36,6 +36,7 @@ class SearchHit:
     channels: tuple[str, ...] = ("semantic",)  # what found it: "semantic", "keywords" or both
     matched: tuple[str, ...] = ()  # the item's words that matched the query's (keywords)
     snippet: str | None = None  # the passage they matched in, matched words in [brackets]
+    copies: tuple[MediaItem, ...] = ()  # the same file or photo elsewhere, folded in (core.search.folding)
 
     @property
     def relevance(self) -> float:
