@@ -13,7 +13,7 @@ import platformdirs
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
-from core.library import waveform_outline
+from core.library import picture_png, waveform_outline
 
 THUMBNAIL_SIZE = QSize(160, 120)
 CACHE_VERSION = 2  # bump when the way thumbnails are made changes
@@ -88,6 +88,9 @@ def _photo(path: str, size: QSize, enlarge: bool = True) -> QImage:
         side = 2 * max(size.width(), size.height())
         reader.setScaledSize(full.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
+    if image.isNull():  # a format Qt cannot read (HEIC, AVIF, SVG): the engine's decoder, upright
+        png = picture_png(path, 2 * max(size.width(), size.height()))
+        image = QImage.fromData(png) if png else QImage()
     if image.isNull() or (not enlarge and image.width() <= size.width() and image.height() <= size.height()):
         return image
     return image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)

@@ -20,6 +20,7 @@ from core.index.pipeline import Progress, ProgressListener
 from core.index.service import IndexerBusy, IndexResult, IndexService, LibraryError
 from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
 from core.media.outline import waveform_outline
+from core.media.thumbnail import picture_png
 from core.model import Embedder, ModelError
 from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path, demo_db_path
 from core.search import DuplicateGroup, Filters, Query, QueryError, SearchEngine, SearchHit, find_duplicates
@@ -34,7 +35,7 @@ __all__ = [
     "DuplicateGroup", "Library", "TuneHit",
     "LibraryError", "ModelError", "Query", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
     "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
-    "can_search_by", "load_model", "printable", "ReportedChange", "reported_changes", "waveform_outline",
+    "can_search_by", "load_model", "picture_png", "printable", "ReportedChange", "reported_changes", "waveform_outline",
 ]
 
 def writable(path: Path) -> bool:
