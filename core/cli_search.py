@@ -12,11 +12,18 @@ EXIT_OK, EXIT_ERROR = 0, 1
 REASONS = {"identical": "identical files", "near": "copies of one photo (re-encoded, resized or cropped)"}
 
 
-def cmd_duplicates(args) -> int:
+def _library(args) -> Library | None:
+    """The library to read, or None after saying why it cannot be opened."""
     try:
-        library = Library.for_reading(args.db or default_db_path(), getattr(args, "library_model", None))
+        return Library.for_reading(args.db or default_db_path(), getattr(args, "library_model", None))
     except LibraryError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_duplicates(args) -> int:
+    library = _library(args)
+    if library is None:
         return EXIT_ERROR
     with library:
         groups = library.duplicates()
@@ -41,10 +48,8 @@ def cmd_search_hum(args) -> int:
     if args.text or args.like or args.file:
         print("error: --hum searches by the tune alone: leave out the query and --like", file=sys.stderr)
         return 2
-    try:
-        library = Library.for_reading(args.db or default_db_path(), getattr(args, "library_model", None))
-    except LibraryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    library = _library(args)
+    if library is None:
         return EXIT_ERROR
     with library:
         try:
