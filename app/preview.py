@@ -298,11 +298,12 @@ class PreviewPane(QWidget):
             self.recording.wave.clear()
             show_text(self.recording.transcript, text.strip() or "(no speech found in this recording)",
                       hit.matched, hit.snippet)
-            self.recording.load(item.path, getattr(hit, "at_seconds", 0.0))
+            self.recording.load(item.path, getattr(hit, "at_seconds", None) or 0.0)  # the matching part
             self.loader.request(item.path, "audio", WAVE_SIZE)
         else:
             self.pages.setCurrentWidget(self.note)
-            show_text(self.note, text or _read_note(item.path), hit.matched, hit.snippet)
+            passage = (getattr(hit, "passage", None) or "").strip().split("\n")[0]  # one line: find() stays in one
+            show_text(self.note, text or _read_note(item.path), hit.matched, hit.snippet or passage or None)
 
     def _image_ready(self, path, image) -> None:
         if self.hit is None or path != self.hit.item.path or image.isNull():

@@ -66,6 +66,9 @@ class ResultsModel(QAbstractListModel):
             why = [FOUND_BY.get(channel, channel) for channel in hit.channels]
             found = f"\nFound by {' and '.join(why)}" + (f": {', '.join(hit.matched)}" if hit.matched else "")
             snippet = f"\n“{hit.snippet}”" if hit.snippet else ""
+            at = getattr(hit, "at_seconds", None)
+            if at is not None:
+                snippet += f"\nbest from {int(at) // 60}:{int(at) % 60:02d}"
             copies = getattr(hit, "copies", ())
             also = "".join(f"\nalso at {printable(copy.path)}" for copy in copies[:5])
             return f"{printable(item.path)}\n{' · '.join(details)}{found}{snippet}{also}"
@@ -235,7 +238,7 @@ class ResultsView(QListView):
 
 def _note_html(hit) -> str:
     """A note's card: the passage that matched, its matched words (in [brackets]) in bold; else its start."""
-    text = " ".join((hit.snippet or hit.item.extracted_text or "").split())[:400]
+    text = " ".join((hit.snippet or getattr(hit, "passage", None) or hit.item.extracted_text or "").split())[:400]
     text = html.escape(text)
     if hit.snippet:
         text = re.sub(r"\[([^\[\]]+)\]", r"<b>\1</b>", text)

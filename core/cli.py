@@ -177,7 +177,7 @@ def cmd_search(args) -> int:
         print(json.dumps([
             {"path": h.item.path, "kind": h.item.kind, "score": round(h.score, 4),
              "similarity": round(h.similarity, 4), "found_by": list(h.channels), "matched": list(h.matched),
-             "snippet": h.snippet} for h in hits
+             "snippet": h.snippet, "passage": h.passage, "at_seconds": h.at_seconds} for h in hits
         ], indent=2))
         return EXIT_OK
     if not hits:
@@ -190,7 +190,10 @@ def cmd_search(args) -> int:
 
 def _why(hit, width: int = 72) -> str:
     """One short line: what found the hit, and the words it matched in their passage."""
-    line = " + ".join(hit.channels)
+    line = " + ".join(hit.channels) + (f", from {int(hit.at_seconds) // 60}:{int(hit.at_seconds) % 60:02d}"
+                                        if hit.at_seconds is not None else "")
+    if hit.passage and not hit.matched:
+        line += f": “{' '.join(hit.passage.split())}”"
     if hit.matched:
         line += ": " + ", ".join(hit.matched)
         if hit.snippet:

@@ -15,6 +15,7 @@ from core.index import EmbedReport, ScanReport
 from core.index.folders import FolderInfo, describe_folders
 from core.index.melody_task import bind_melody_channel
 from core.index.not_taken import forget_not_taken, not_taken
+from core.index.parts_task import bind_parts
 from core.index.indexer import ProgressCallback, StopCheck, _no_progress
 from core.index.pipeline import Progress, ProgressListener
 from core.index.service import IndexerBusy, IndexResult, IndexService, LibraryError
@@ -107,6 +108,7 @@ class Library:
         stale = self.store.bind_channel(SEMANTIC, self.embedder.model_id, self.embedder.dim,
                                         self.embedder.same_vectors_as)
         bind_melody_channel(self.store)  # recordings already embedded get their melody job
+        bind_parts(self.store, self.embedder)  # long notes and recordings: passages and segments
         self._model_checked = True
         return stale
 

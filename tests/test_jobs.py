@@ -233,7 +233,7 @@ def test_pause_resume_and_cancel_through_the_door_from_another_thread(tmp_path, 
         assert store.count_jobs("embed", "running") == 0  # released: the next run takes them
         assert store.count_jobs("embed", "pending") == 48 - done_count(db) > 0
     event = run.progress[-1]
-    assert event.total == 48 and event.rate > 0 and event.eta is not None
+    assert event.total == 2 * 48 and event.rate > 0 and event.eta is not None  # "embed" and "parts" per note
 
     again = IndexingThread(db, embedder, paused=True)
     time.sleep(1.5)

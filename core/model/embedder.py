@@ -109,6 +109,12 @@ class Embedder:
     def embed_audio(self, recordings: list) -> Embeddings:
         return self.embed(Modality.AUDIO, recordings)
 
+    def embed_sounds(self, recordings: list) -> Embeddings:
+        """Recordings by their sound alone, without the speech steps: the pieces of a long
+        recording, whose speech is read once for the whole file."""
+        embeddings = self.towers[Modality.AUDIO].embed(list(recordings))
+        return self._close_gap(Modality.AUDIO)(list(recordings), embeddings)
+
     # -- post-processing steps ----------------------------------------------------------------
     def _close_gap(self, modality: Modality):
         def step(inputs: list, embeddings: Embeddings) -> Embeddings:

@@ -22,6 +22,7 @@ from core.search.calibration import KindScale, scale_for
 from core.search.keywords import keyword_hits
 from core.search.query import Filters, Query, QueryError, Term
 from core.store import LibraryStore, MediaItem, printable
+from core.store.parts import Part
 
 CALIBRATION_SAMPLE = 512
 DEFAULT_FUSION = fusion.CALIBRATED  # measured: docs/experiments/hybrid-search.md
@@ -37,6 +38,8 @@ class SearchHit:
     matched: tuple[str, ...] = ()  # the item's words that matched the query's (keywords)
     snippet: str | None = None  # the passage they matched in, matched words in [brackets]
     copies: tuple[MediaItem, ...] = ()  # the same file or photo elsewhere, folded in (core.search.folding)
+    passage: str | None = None  # the part of a long note that matched best, when a part did
+    at_seconds: float | None = None  # where in a long recording the best-matching part starts
 
     @property
     def relevance(self) -> float:
@@ -187,11 +190,14 @@ class SearchEngine:
         skip = frozenset(exclude)
         hits: list[SearchHit] = []
         for kind in filters.kinds if fuse != fusion.KEYWORDS else ():
-            nearest = self._nearest(query, kind, limit, filters, skip)
+            nearest = self._with_parts(query, kind, self._nearest(query, kind, limit, filters, skip), limit,
+                                       filters, skip)
             if not nearest:
                 continue
             scale = self._scale(kind, query)
-            hits += [SearchHit(item, similarity, float(scale.standardise(similarity))) for item, similarity in nearest]
+            hits += [SearchHit(item, similarity, float(scale.standardise(similarity)),
+                               passage=part.text if part else None, at_seconds=part.start if part else None)
+                     for item, similarity, part in nearest]
         if keywords and fuse != fusion.VECTOR:
             hits = self._with_keywords(query, hits, keyword_hits(self.store, keywords, limit, filters, skip),
                                       fuse, limit)
@@ -200,6 +206,24 @@ class SearchEngine:
         if min_score is not None:
             hits = [hit for hit in hits if hit.score >= min_score]
         return hits[:limit]
+
+    def _with_parts(self, query: np.ndarray, kind: str, nearest: list[tuple[MediaItem, float]], limit: int,
+                    filters: Filters, skip: frozenset[str]) -> list[tuple[MediaItem, float, Part | None]]:
+        """The items' own nearest and the items of the nearest parts (a long note's passage, a long
+        recording's segment), each with its best part; the nearer of item and part speaks for it."""
+        best: dict[int, tuple[MediaItem, float, Part | None]] = {item.id: (item, sim, None) for item, sim in nearest}
+        parts = self.store.nearest_parts(query, limit, kind=kind, folder=filters.root, after=filters.after,
+                                         before=filters.before)
+        items = self.store.items_by_ids({part.item_id for part in parts} - set(best))
+        for part in parts:  # nearest first: an item's first part is its best
+            item = best[part.item_id][0] if part.item_id in best else items.get(part.item_id)
+            if item is None or item.path in skip or not filters.admits_path(item.path):
+                continue
+            if part.item_id not in best:
+                best[part.item_id] = (item, part.similarity, part)
+            elif best[part.item_id][2] is None:  # the item's own vector found it too: it names its best part
+                best[part.item_id] = (item, max(best[part.item_id][1], part.similarity), part)
+        return sorted(best.values(), key=lambda entry: -entry[1])[:limit]
 
     def _dense_hit(self, query: np.ndarray, item: MediaItem, vector: np.ndarray | None) -> SearchHit:
         """A hit only the keywords found, with its own calibrated similarity (0 without a vector)."""

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from core.store.jobs import backfill_jobs, create_jobs_table
 from core.store.keywords import backfill_keywords, create_keyword_table
 from core.store.melodies import create_melody_table
+from core.store.parts import create_parts_table
 from core.store.pathcodec import from_db, is_inside, printable
 from core.store.vectors import create_vector_table
 
@@ -198,8 +199,14 @@ def _v8_melodies(conn) -> None:
     create_melody_table(conn)
 
 
+def _v9_parts(conn) -> None:
+    """Long notes' passages and long recordings' segments (core/store/parts.py); their vectors'
+    table is made when the parts are first bound to the semantic model."""
+    create_parts_table(conn)
+
+
 MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_trust, _v3_channels, _v4_folder_patterns, _v5_keywords,
-                                   _v6_jobs, _v7_photo_facts, _v8_melodies)
+                                   _v6_jobs, _v7_photo_facts, _v8_melodies, _v9_parts)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -20,6 +20,7 @@ from core.store.folders import FolderSettings
 from core.store.jobs import EMBED, JobQueue
 from core.store.keywords import KeywordIndex
 from core.store.melodies import MelodyNotes
+from core.store.parts import ItemParts
 from core.store.pathcodec import from_db, printable, to_db
 from core.store.schema import SCHEMA_VERSION, prepare, schema_version
 from core.store.vectors import VectorChannels
@@ -71,7 +72,7 @@ class ReadOnlyLibrary(RuntimeError):
     """The database can only be read (read-only file, folder or file system) and this needs to write."""
 
 
-class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue, MelodyNotes):
+class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue, MelodyNotes, ItemParts):
     def __init__(self, path: str | Path, *, read_only: bool = False):
         """`read_only` opens an existing database without ever writing to it (no migration, no
         journal change), for reading a library on read-only media; writing then raises."""
