@@ -357,6 +357,9 @@ class LibraryStore(FolderSettings, VectorChannels, KeywordIndex, JobQueue, Melod
     def mark_failed(self, item_id: int, error: str) -> None:
         with self.transaction():
             self._finish_job(item_id, EMBED, "failed", printable(error))
+            # the file's other work (melody, parts) waits for it to be readable again
+            self.conn.execute("UPDATE jobs SET state = 'skipped', reason = 'the file could not be indexed' "
+                              "WHERE item_id = ? AND task != ? AND state = 'pending'", (item_id, EMBED))
             self._delete_vectors(item_id)
             self.conn.execute(
                 "UPDATE items SET status = 'failed', error = ?, warning = NULL, has_vector = 0, "
