@@ -57,6 +57,21 @@ class WavInputStream:
         pass
 
 
+def window_fed_by(wav, qtbot, tmp_path, embedder):
+    """A shown window whose microphone hears `wav`; the streams it opened, to look at afterwards."""
+    streams = []
+
+    def open_stream(**kwargs):
+        streams.append(WavInputStream(wav, **kwargs))
+        return streams[-1]
+
+    window = MainWindow(str(tmp_path / "gui.db"), embedder, watch=False, input_stream=open_stream,
+                        input_problem=None)
+    qtbot.addWidget(window)
+    window.show()
+    return window, streams
+
+
 def test_without_a_sound_card_the_microphone_is_disabled_and_says_why(qtbot, tmp_path, embedder):
     problem = input_device_problem()
     window = MainWindow(str(tmp_path / "gui.db"), embedder, watch=False)
@@ -74,16 +89,7 @@ def test_a_recording_from_the_input_stream_searches_by_it(qtbot, tmp_path, embed
     wav = tmp_path / "meow.wav"  # a real recorded cat, as WAV (the demo keeps it as Ogg)
     audio, rate = soundfile.read(str(demo_copy / "sounds" / "cat.ogg"), dtype="float32")
     soundfile.write(str(wav), audio, rate)
-    streams = []
-
-    def open_stream(**kwargs):
-        streams.append(WavInputStream(wav, **kwargs))
-        return streams[-1]
-
-    window = MainWindow(str(tmp_path / "gui.db"), embedder, watch=False, input_stream=open_stream,
-                        input_problem=None)
-    qtbot.addWidget(window)
-    window.show()
+    window, streams = window_fed_by(wav, qtbot, tmp_path, embedder)
     index_and_wait(window, qtbot, demo_copy)
     mic = window.microphone
     assert mic.button.isEnabled() and not mic.stop_button.isVisible()
@@ -126,16 +132,7 @@ def test_humming_a_tune_finds_its_recording(qtbot, tmp_path, embedder):
         write_tune(music / name, TUNES[name], seed=seed)
     hummed = tmp_path / "hummed.wav"  # a stretch of the tune, another key, slower, a note wrong, in noise
     hummed_query(hummed, TUNES["ode.wav"])
-    streams = []
-
-    def open_stream(**kwargs):
-        streams.append(WavInputStream(hummed, **kwargs))
-        return streams[-1]
-
-    window = MainWindow(str(tmp_path / "gui.db"), embedder, watch=False, input_stream=open_stream,
-                        input_problem=None)
-    qtbot.addWidget(window)
-    window.show()
+    window, streams = window_fed_by(hummed, qtbot, tmp_path, embedder)
     index_and_wait(window, qtbot, music)
     mic = window.microphone
     assert mic.hum_mode.isEnabled()
