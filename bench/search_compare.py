@@ -47,16 +47,12 @@ def _timed(name: str, run, queries, truths, k: int, percentiles, numpy_p50: floa
             f"ratio {p50 / numpy_p50:6.2f}")
 
 
-def compare(db, corpus, queries, k: int, exact_top, percentiles, most_queries: int = 40) -> list[str]:
+def compare(db, corpus, queries, k: int, exact_top, percentiles, numpy_percentiles,
+            most_queries: int = 40) -> list[str]:
     queries = queries[:most_queries]
     mask = corpus.kinds == KIND
     truths = [exact_top(corpus, query, mask, k) for query in queries]
-    numpy_times = []
-    for query in queries:
-        started = time.perf_counter()
-        exact_top(corpus, query, mask, k)
-        numpy_times.append(time.perf_counter() - started)
-    numpy_p50, _ = percentiles(numpy_times)
+    numpy_p50, _ = numpy_percentiles(corpus, queries, mask, k)
     lines = [f"  -- alternatives, kind={KIND} ({int(mask.sum())} pass), {len(queries)} queries, "
              f"numpy exact {numpy_p50:.2f} ms"]
     with LibraryStore(db) as store:
