@@ -303,16 +303,6 @@ def cmd_eval(args) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
-
-
 QUERY_HELP = """query grammar: terms joined by + and - (with spaces around them), each optionally
 weighted as WEIGHT:TERM; a term is text ("quoted" or bare), or a photo, recording or note given by
 its path (or file:PATH). The query is the normalised weighted sum of the terms.
@@ -340,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("paths", nargs="*", metavar="PATH")
     index.add_argument("--wait", action="store_true",
                        help="if another indexer is working on this library, wait for it instead of stopping")
-    index.add_argument("--threads", type=_positive_int, metavar="N",
+    index.add_argument("--threads", type=cli_folders.positive_int, metavar="N",
                        help="cores to use (readers and the model; default: all)")
     index.set_defaults(func=cmd_index)
 
@@ -362,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--after", metavar="YYYY-MM-DD", help="only items from this day on (photo date, else file date)")
     search.add_argument("--before", metavar="YYYY-MM-DD", help="only items up to this day (included)")
     search.add_argument("--folder", metavar="PATH", help="only items in this library folder or a folder below one")
-    search.add_argument("--limit", type=_positive_int, default=10, help="how many results (default 10)")
+    search.add_argument("--limit", type=cli_folders.positive_int, default=10, help="how many results (default 10)")
     search.add_argument("--min-score", type=float, default=None,
                         help="hide results below this calibrated score (about 2 = clearly related)")
     search.add_argument("--json", action="store_true")

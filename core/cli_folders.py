@@ -3,6 +3,7 @@ and `watch`. Like core/cli.py, they go through the one door (core.library) only.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -145,6 +146,17 @@ def cmd_watch(args) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------
+def positive_int(text: str) -> int:
+    """A count given on the command line (threads, results): a whole number from 1 up."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -175,5 +187,6 @@ def add_commands(commands) -> None:
                        help="reconcile a change once it has settled this long (default 1 s)")
     watch.add_argument("--poll", type=_seconds, default=60.0, metavar="S",
                        help="check folders the system cannot watch every S seconds (default 60)")
-    watch.add_argument("--threads", type=int, metavar="N", help="cores to use while indexing changes (default: all)")
+    watch.add_argument("--threads", type=positive_int, metavar="N",
+                       help="cores to use while indexing changes (default: all)")
     watch.set_defaults(func=cmd_watch)
