@@ -90,6 +90,10 @@ class Config:
     # in the summed InfoNCE, and Gaussian noise on the pooled audio features (× each feature's std).
     audio_image_weight: float = 1.0
     audio_noise: float = 0.0
+    # Issue 42, lever 2: probability that a drawn training sound is replaced by one of its cached
+    # real-recording views (training.audio_augment: noise, ambience, a second event, silence, EQ);
+    # drawn from a generator of its own, so the batches are those of the run without it.
+    audio_augmented: float = 0.0
     # Text anchors for the audio head (see AudioHead): attached after early stopping, so they change
     # neither the loss nor which epoch is kept. Chosen post hoc on the validation concepts over
     # runs of three seeds (mean R@5/R@10 of sound↔text and sound↔image 0.496 → 0.520); 0 turns them off.
@@ -365,6 +369,14 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
     audio_std = audio.matrix.std(0) if len(audio.keys) > 1 else torch.ones(AUDIO_FEATURES)
     pair_weights = {("audio", "image"): config.audio_image_weight}
     drawings = _concept_drawings(pools) if config.sound_images else None
+    views = None
+    if config.audio_augmented:
+        from training.audio_augment import augmented_rows
+
+        view_matrix, view_rows = augmented_rows(audio.row)
+        views = (view_matrix, view_rows, np.random.default_rng(config.seed + 7919 + 1000 * rank), config.audio_augmented)
+        if rank == 0:
+            log(f"augmented views: {len(view_matrix)} for {len(view_rows)} training sounds, p {config.audio_augmented}")
     averaged = {k: p.detach().clone() for k, p in model.named_parameters()} if config.ema else None
 
     run_dir = runs_dir(config.run_name)
@@ -376,7 +388,7 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
     for epoch in range(config.max_epochs):
         losses = []
         for _ in range(config.steps_per_epoch):
-            batch = _draw(pools, config, rng, images, audio, texts, photos, drawings)
+            batch = _draw(pools, config, rng, images, audio, texts, photos, drawings, views)
             if config.audio_noise:
                 batch["audio"] = batch["audio"] + config.audio_noise * audio_std * torch.randn_like(batch["audio"])
             image_emb, audio_emb, text_emb, photo, photo_target, domain, scale = trained(
@@ -474,8 +486,9 @@ def _concept_drawings(pools) -> dict[int, np.ndarray]:
 
 
 def _draw(pools, config: Config, rng, images: FeatureTable, audio: FeatureTable, texts: FeatureTable,
-          photos: torch.Tensor, drawings: dict[int, np.ndarray] | None = None) -> dict:
-    """One batch; `drawings` (concept → image rows) enables `sound_images`."""
+          photos: torch.Tensor, drawings: dict[int, np.ndarray] | None = None, views=None) -> dict:
+    """One batch; `drawings` (concept → image rows) enables `sound_images`; `views` (augmented
+    matrix, clean row → its rows, generator, probability) enables `audio_augmented`."""
     drawings = drawings or {}
     chosen = []
     for name, count in (("image", config.batch_images), ("sound", config.batch_sounds)):
@@ -497,6 +510,9 @@ def _draw(pools, config: Config, rng, images: FeatureTable, audio: FeatureTable,
             present["image"][row] = True
         if pool.audio[i] >= 0:
             audio_rows[row] = audio.matrix[pool.audio[i]]
+            if views is not None and int(pool.audio[i]) in views[1] and views[2].random() < views[3]:
+                choices = views[1][int(pool.audio[i])]
+                audio_rows[row] = views[0][choices[views[2].integers(len(choices))]]
             present["audio"][row] = True
         text = pool.texts[i][rng.integers(len(pool.texts[i]))]
         if text >= 0:
