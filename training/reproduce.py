@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     _stage("sound-category pivot", ["training.ucs_pivot", "add", "--model", str(args.out)], times)
     _stage("image views", ["training.image_views", "--model", str(args.out), "--run", args.run_name], times)
     _stage("speech weights", ["training.speech_weight", "--model", str(args.out), "--run", args.run_name], times)
+    _stage("relevance calibration", ["training.calibrate", "fit", "--model", str(args.out)], times)
     _stage("evaluation", ["training.record_metrics", "--model", str(args.out)], times)
     timings = runs_dir(args.run_name) / "timings.md"
     _stage("speed", ["bench/embed.py", "--model", str(args.out), "--model", str(BASELINE_MODEL_DIR), "--runs", "7",
