@@ -23,7 +23,7 @@ from app.query_input import PasteWatcher, clipboard_query, dropped_file
 from app.recorder import HUM_A_TUNE, MicrophoneControl, default_input_stream, input_device_problem
 from app.result_actions import ResultActions, open_file
 from app.results import THUMBNAIL_SIZES, ResultsModel, ResultsView
-from app.search_bar import STRONG_MATCH, SearchBar
+from app.search_bar import SearchBar
 from app.settings import AppSettings, SettingsDialog, apply_engine_settings, apply_theme
 from app.workers import CAN_HUM, CAN_PAUSE, IndexWorker, SearchRequest, SearchWorker, WatchWorker, start_in_thread
 from core.library import can_search_by, printable
@@ -283,9 +283,9 @@ class MainWindow(LibraryJobs, QMainWindow):
             return  # an older query finished after a newer one was sent
         self.query_error.setVisible(False)
         # a tune's matches were chosen by the door's own threshold; the calibrated one is for the rest
-        weak = [] if self._query.get("hum") else [hit for hit in hits if hit.score < STRONG_MATCH]
+        weak = [] if self._query.get("hum") else [hit for hit in hits if not hit.is_relevant]
         if self.search_bar.strong_only() and weak:
-            hits = [hit for hit in hits if hit.score >= STRONG_MATCH]
+            hits = [hit for hit in hits if hit.is_relevant]
         self.model.set_hits(hits)
         if hits:
             self.results.scrollToTop()

@@ -15,9 +15,6 @@ from core.library import printable
 
 KIND_FILTERS = [("Everything", KIND_NAMES)] + [(kind.plural, (kind.name,)) for kind in KINDS.values()]
 NO_DATE = QDate(1900, 1, 1)  # a date edit at this value shows "any"
-# Calibrated score (standard deviations above the kind's typical similarity) below which a hit is
-# a weaker match, hidden unless the user asks for weaker matches.
-STRONG_MATCH = 1.0
 TYPING_PAUSE_MS = 250
 
 

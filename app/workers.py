@@ -46,6 +46,10 @@ class TuneMatch:
         return self.relevance
 
     @property
+    def is_relevant(self) -> bool:
+        return True  # the door kept only tunes over its own threshold
+
+    @property
     def snippet(self) -> str:
         seconds = int(self.at_seconds)
         return f"the tune starts at {seconds // 60}:{seconds % 60:02d}"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from core import cli_folders, cli_search
 from core.kinds import KIND_NAMES, normalise_kind
-from core.library import DEMO_LIBRARY_DIR, Library, LibraryError, QueryError, VERSION, default_db_path, printable
+from core.library import (DEMO_LIBRARY_DIR, VERSION, Library, LibraryError, ModelError, QueryError, default_db_path,
+                          printable)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -168,7 +169,7 @@ def cmd_search(args) -> int:
                     hits = library.search_like(like, kinds, args.limit, args.min_score, **filters)
                 else:
                     hits = library.search(" ".join(args.text), kinds, args.limit, args.min_score, **filters)
-            except QueryError as exc:
+            except (QueryError, ModelError) as exc:  # a bad query, or a damaged calibration.json
                 _err(f"error: {exc}")
                 return EXIT_ERROR
             if library.status()["total"] == 0:
@@ -176,6 +177,7 @@ def cmd_search(args) -> int:
     if args.json:
         print(json.dumps([
             {"path": h.item.path, "kind": h.item.kind, "score": round(h.score, 4),
+             "relevance": round(h.relevance, 4), "relevant": h.is_relevant,
              "similarity": round(h.similarity, 4), "found_by": list(h.channels), "matched": list(h.matched),
              "snippet": h.snippet, "passage": h.passage, "at_seconds": h.at_seconds} for h in hits
         ], indent=2))
@@ -183,14 +185,15 @@ def cmd_search(args) -> int:
     if not hits:
         print("no results")
     for rank, hit in enumerate(hits, start=1):
-        print(f"{rank:3d}. {hit.score:6.2f}  {hit.item.kind:<5}  {printable(hit.item.path)}")
-        print(f"{'':14}{_why(hit)}")
+        print(f"{rank:3d}. {hit.relevance:4.0%}  {hit.item.kind:<5}  {printable(hit.item.path)}")
+        print(f"{'':12}{_why(hit)}")
     return EXIT_OK
 
 
 def _why(hit, width: int = 72) -> str:
-    """One short line: what found the hit, and the words it matched in their passage."""
-    line = " + ".join(hit.channels) + (f", from {int(hit.at_seconds) // 60}:{int(hit.at_seconds) % 60:02d}"
+    """One short line: what found the hit (a weaker match says so), and the words it matched in
+    their passage."""
+    line = ("weaker match, " if not hit.is_relevant else "") + " + ".join(hit.channels) + (f", from {int(hit.at_seconds) // 60}:{int(hit.at_seconds) % 60:02d}"
                                         if hit.at_seconds is not None else "")
     if hit.passage and not hit.matched:
         line += f": “{' '.join(hit.passage.split())}”"
@@ -287,7 +290,7 @@ def _format_results(results: list) -> str:
 
 
 def cmd_eval(args) -> int:
-    from core.library import ModelError, evaluate_manifest
+    from core.library import evaluate_manifest
 
     try:
         results = evaluate_manifest(args.manifest, args.model, progress=lambda message: _err(f"  {message}"))
@@ -354,7 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--folder", metavar="PATH", help="only items in this library folder or a folder below one")
     search.add_argument("--limit", type=cli_folders.positive_int, default=10, help="how many results (default 10)")
     search.add_argument("--min-score", type=float, default=None,
-                        help="hide results below this calibrated score (about 2 = clearly related)")
+                        help="hide results below this calibrated score: the log-odds of relevance, 0 = as likely "
+                             "relevant as not (the window's line), 2 = clearly related")
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=cmd_search)
 

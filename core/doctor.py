@@ -43,14 +43,19 @@ def check_store(db_path: Path) -> Check:
 def check_model(model_dir: Path) -> Check:
     from core.model import Embedder, ModelError
 
+    from core.kinds import KIND_NAMES
+    from core.search.calibration import Calibration
+
     try:
         embedder = Embedder(model_dir)
+        calibrated = Calibration.load(model_dir, KIND_NAMES).calibrated
     except ModelError as exc:
         return Check("model", False, str(exc), "restore resources/model/ from the release (git checkout resources/model)")
     except ImportError as exc:
         return Check("model", False, f"onnxruntime missing: {exc}", "pip install onnxruntime")
     modalities = ", ".join(m.value for m in embedder.modalities)
-    return Check("model", True, f"{embedder.model_id} (dim {embedder.dim}; towers: {modalities}) in {model_dir}")
+    relevance = "calibrated relevance" if calibrated else "no calibration.json: relevance depends on the library"
+    return Check("model", True, f"{embedder.model_id} (dim {embedder.dim}; towers: {modalities}; {relevance}) in {model_dir}")
 
 
 def check_audio_device() -> Check:

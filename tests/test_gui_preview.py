@@ -138,12 +138,12 @@ def test_the_weaker_matches_switch_shows_more(indexed, qtbot):
     search_and_wait(window, qtbot, window.run_search)
     strong = len(window.model.hits)
     assert "weaker matches hidden" in window.message.text()
-    assert all(hit.score >= 1.0 for hit in window.model.hits)
+    assert all(hit.is_relevant for hit in window.model.hits)
     window.message.setText("")
     window.weak_matches.setChecked(True)
     qtbot.waitUntil(lambda: window.message.text() not in ("", "Searching…"), timeout=30_000)
     assert len(window.model.hits) > strong
-    assert any(hit.score < 1.0 for hit in window.model.hits)
+    assert any(not hit.is_relevant for hit in window.model.hits)
     window.search_box.setFocus()
     qtbot.keyClick(window.search_box, Qt.Key.Key_Escape)
     assert window.model.rowCount() == 0 and window.search_box.text() == ""

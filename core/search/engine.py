@@ -1,24 +1,24 @@
 """Any-to-any search: a query (text, files, a recording, or a weighted combination) becomes one
 vector; the nearest items of each kind that pass the filters are found by the channel's index
-(core/search/ann.py: the filters inside the candidate search) and merged on calibrated scores."""
+(core/search/ann.py: the filters inside the candidate search) and merged on calibrated scores
+(core/search/calibration.py: the log-odds of relevance, the same in every library)."""
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from core.kinds import SEMANTIC, kind_of
+from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
 from core.media.documents import read_document
 from core.media.extract import ExtractionError
 from core.model import Embedder, ModalityUnavailable
 from core.model.modality import Modality
 from core.search import fusion
 from core.search.ann import ChannelIndex, index_path
-from core.search.calibration import KindScale, scale_for
+from core.search.calibration import RELEVANT_SCORE, Calibration, relevance, scale_for
 from core.search.keywords import keyword_hits
 from core.search.query import Filters, Query, QueryError, Term
 from core.store import LibraryStore, MediaItem, printable
@@ -33,7 +33,7 @@ SUBFOLDER_FETCH = 4096  # neighbours checked for a sub-folder before its items a
 class SearchHit:
     item: MediaItem
     similarity: float  # raw cosine
-    score: float  # calibrated: standard deviations above the kind's typical similarity
+    score: float  # calibrated: log-odds that it is what the query asks for (core.search.calibration)
     channels: tuple[str, ...] = ("semantic",)  # what found it: "semantic", "keywords" or both
     matched: tuple[str, ...] = ()  # the item's words that matched the query's (keywords)
     snippet: str | None = None  # the passage they matched in, matched words in [brackets]
@@ -43,8 +43,13 @@ class SearchHit:
 
     @property
     def relevance(self) -> float:
-        """0..1 for display: a logistic squash of the calibrated score."""
-        return 1.0 / (1.0 + math.exp(-(self.score - 2.0)))
+        """0..1 for display: the calibrated odds as a probability."""
+        return relevance(self.score)
+
+    @property
+    def is_relevant(self) -> bool:
+        """Above the relevance line (weaker hits are only shown when asked for)."""
+        return self.score >= RELEVANT_SCORE
 
 
 class SearchEngine:
@@ -52,7 +57,8 @@ class SearchEngine:
         self.store = store
         self.embedder = embedder
         self.index = ChannelIndex(store, SEMANTIC, index_path(store.path, SEMANTIC))
-        self._samples: dict[str, tuple[int, np.ndarray]] = {}
+        self.calibration = Calibration.load(embedder.model_dir, KIND_NAMES)
+        self._samples: dict[str, tuple[int, np.ndarray]] = {}  # the uncalibrated fallback's
         self.keyword_weight = fusion.KEYWORD_WEIGHT  # calibrated fusion's weight of the keyword share
         self.keyword_min_share = fusion.MIN_SHARE  # keyword matches below this share are left out
 
@@ -87,9 +93,14 @@ class SearchEngine:
             raise QueryError(f"{path.name}: {result.errors[0]}")
         return result.vectors[0]
 
-    def _scale(self, kind: str, query: np.ndarray) -> KindScale:
-        """The query's similarity spread over a sample of `kind`, drawn again when the kind's count
-        has changed by more than a twentieth since (every change while it is under the sample's size)."""
+    def _curve(self, kind: str, query: np.ndarray, asked_by: Modality):
+        """Similarity → log-odds for `kind`: the model's curve for this query modality, or for a
+        model without calibration, the query's spread over a sample of `kind` in this library
+        (drawn again when the kind's count has changed by more than a twentieth since, every
+        change while it is under the sample's size)."""
+        curve = self.calibration.curve(asked_by, kind)
+        if curve is not None:
+            return curve
         count = self.index.count_of(kind)
         cached = self._samples.get(kind)
         stale = cached is None or (cached[0] != count if count <= CALIBRATION_SAMPLE
@@ -98,6 +109,17 @@ class SearchEngine:
             cached = (count, self.index.vectors_of(self.index.sample_ids(kind, CALIBRATION_SAMPLE)))
             self._samples[kind] = cached
         return scale_for(query, cached[1])
+
+    def query_modality(self, query: Query) -> Modality:
+        """Which modality asks: the heaviest term's (text, a file's kind, a recording); its curves
+        turn similarities into relevance."""
+        term = max(query.terms, key=lambda term: term.weight)
+        if term.text is not None:
+            return Modality.TEXT
+        if term.path is not None:
+            kind = kind_of(term.path)
+            return KINDS[kind].modality if kind else Modality.TEXT
+        return Modality.AUDIO
 
     def stored_vector(self, path: str) -> np.ndarray | None:
         """An indexed file's vector, when the file is unchanged since it was embedded."""
@@ -182,11 +204,13 @@ class SearchEngine:
         min_score: float | None = None,
         keywords: str | None = None,
         fuse: str = DEFAULT_FUSION,
+        asked_by: Modality = Modality.TEXT,
     ) -> list[SearchHit]:
         """The `limit` best items that pass `filters`, leaving out the paths in `exclude`. With
         `keywords` (the query's own words), the keyword index is a second retriever, fused with
         the vectors' ranking by `fuse` (core/search/fusion.py; "vector" leaves it out,
-        "keywords" uses it alone)."""
+        "keywords" uses it alone). `asked_by` is the query's modality (query_modality): it picks
+        the calibration curves."""
         skip = frozenset(exclude)
         hits: list[SearchHit] = []
         for kind in filters.kinds if fuse != fusion.KEYWORDS else ():
@@ -194,13 +218,13 @@ class SearchEngine:
                                        filters, skip)
             if not nearest:
                 continue
-            scale = self._scale(kind, query)
-            hits += [SearchHit(item, similarity, float(scale.standardise(similarity)),
+            curve = self._curve(kind, query, asked_by)
+            hits += [SearchHit(item, similarity, float(curve.log_odds(similarity)),
                                passage=part.text if part else None, at_seconds=part.start if part else None)
                      for item, similarity, part in nearest]
         if keywords and fuse != fusion.VECTOR:
             hits = self._with_keywords(query, hits, keyword_hits(self.store, keywords, limit, filters, skip),
-                                      fuse, limit)
+                                      fuse, limit, asked_by)
         else:
             hits.sort(key=lambda hit: hit.score, reverse=True)
         if min_score is not None:
@@ -225,15 +249,14 @@ class SearchEngine:
                 best[part.item_id] = (item, max(best[part.item_id][1], part.similarity), part)
         return sorted(best.values(), key=lambda entry: -entry[1])[:limit]
 
-    def _dense_hit(self, query: np.ndarray, item: MediaItem, vector: np.ndarray | None) -> SearchHit:
+    def _dense_hit(self, query: np.ndarray, item: MediaItem, vector: np.ndarray | None,
+                   asked_by: Modality) -> SearchHit:
         """A hit only the keywords found, with its own calibrated similarity (0 without a vector)."""
-        if vector is None:
-            return SearchHit(item, 0.0, 0.0, ())
-        similarity = float(vector @ query)
-        return SearchHit(item, similarity, float(self._scale(item.kind, query).standardise(similarity)), ())
+        similarity = 0.0 if vector is None else float(vector @ query)
+        return SearchHit(item, similarity, float(self._curve(item.kind, query, asked_by).log_odds(similarity)), ())
 
     def _with_keywords(self, query: np.ndarray, dense: list[SearchHit], matches, fuse: str,
-                       limit: int) -> list[SearchHit]:
+                       limit: int, asked_by: Modality) -> list[SearchHit]:
         """The dense hits and the keyword matches as one list, each hit saying what found it;
         ordered (and, for calibrated fusion, scored) by `fuse`."""
         by_id = {hit.item.id: hit for hit in sorted(dense, key=lambda hit: -hit.score)}
@@ -242,7 +265,7 @@ class SearchEngine:
         missing = [item.id for item, _ in matches if item.id not in by_id]
         vectors = self.store.vectors_of(SEMANTIC, missing)
         for item, match in matches:
-            hit = by_id.get(item.id) or self._dense_hit(query, item, vectors.get(item.id))
+            hit = by_id.get(item.id) or self._dense_hit(query, item, vectors.get(item.id), asked_by)
             by_id[item.id] = replace(hit, channels=hit.channels + ("keywords",), matched=match.terms,
                                      snippet=match.readable_snippet())
         keyword_ranking = [(item.id, match.score) for item, match in matches]

@@ -4,9 +4,9 @@ Each retriever hands over `(item id, score)` pairs, best first; fusion is a sepa
 
 * `reciprocal_rank` (Cormack et al. 2009): Σ 1 / (k + rank) over the lists an item is in; only
   ranks count, so the scales never need to agree.
-* `calibrated`: the dense side is already calibrated (standard deviations above the query's typical
-  similarity to items of that kind, known for every candidate, not only those the KNN returned); the
-  keyword side adds `weight` × the share of the query's words' BM25 the item got (0..1). The result
+* `calibrated`: the dense side is already calibrated (log-odds of relevance, core.search.calibration,
+  known for every candidate, not only those the KNN returned); the keyword side adds `weight` × the
+  share of the query's words' BM25 the item got (0..1), as more evidence in log-odds. The result
   stays on the dense score's scale, so `min_score` and the relevance shown keep their meaning.
 
 Which one a search uses is measured in docs/experiments/hybrid-search.md (bench/hybrid.py).
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 VECTOR, KEYWORDS, RRF, CALIBRATED = "vector", "keywords", "rrf", "calibrated"
 FUSIONS = (VECTOR, KEYWORDS, RRF, CALIBRATED)
 RRF_K = 60
-KEYWORD_WEIGHT = 6.0  # chosen on coco-mini dev captions + the demo's word queries (hybrid-search.md)
+KEYWORD_WEIGHT = 10.0  # log-odds for a full share; chosen on coco-mini dev captions + the demo's word queries (hybrid-search.md)
 MIN_SHARE = 0.8  # keyword matches holding less of the query's words (idf-weighted) are not fused
 
 
