@@ -38,6 +38,9 @@ rm -rf dist/trimodal-bind "dist/$name" "dist/$name.tar.gz"
 "$venv/bin/pyinstaller" --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
   installer/trimodal-bind.spec
 
+echo "== strip (only the libraries auditwheel did not patch: installer/strip_libs.py)"
+"$venv/bin/python" installer/strip_libs.py dist/trimodal-bind
+
 echo "== tarball"
 stage="dist/$name"
 mkdir -p "$stage"
