@@ -270,8 +270,9 @@ class Library:
         query = Query.parse(query) if isinstance(query, str) else query
         engine = self.search_engine
         filters = Filters.of(kinds, after, before, folder, self.folders())
-        return engine.search(engine.query_vector(query), filters=filters, limit=limit, exclude=query.files,
-                             min_score=min_score, keywords=query.keyword_text, asked_by=engine.query_modality(query))
+        vector, judges = engine.embed_query(query)
+        return engine.search(vector, filters=filters, limit=limit, exclude=query.files,
+                             min_score=min_score, keywords=query.keyword_text, judges=judges)
 
     def search_text(self, text: str, kinds: tuple[str, ...] = KIND_NAMES, limit: int = 10,
                     min_score: float | None = None, **filters) -> list[SearchHit]:

@@ -76,7 +76,7 @@ def test_index_then_search_shows_the_cat_first_with_thumbnails(window, qtbot, de
 def test_typing_a_grammar_query_shows_results_and_a_bad_one_an_inline_error(window, qtbot, demo_copy):
     index_and_wait(window, qtbot, demo_copy)
     coffee = demo_copy / "photos" / "coffee.jpg"
-    qtbot.keyClicks(window.search_box, f'"a cup" + {coffee} - a cat')  # debounced, as typed
+    qtbot.keyClicks(window.search_box, f'"a cup of coffee" + {coffee} - a cat')  # debounced, as typed
     qtbot.waitUntil(lambda: window.message.text().endswith("results") or "weak" in window.message.text(),
                     timeout=30_000)
     assert window.model.rowCount() > 0 and str(coffee) not in shown_paths(window)

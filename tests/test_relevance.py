@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.kinds import KIND_NAMES
-from core.library import Library
+from core.library import Library, Query
 from core.doctor import check_model
 from core.model import Embedder, ModelError
 from core.model.modality import Modality
@@ -95,6 +95,23 @@ def test_a_query_with_no_answer_in_the_library_passes_less_than_one_with(librari
     absent = [hit for hit in larger.search("a violin being played", limit=16) if hit.is_relevant]
     assert {"chelsea_the_cat.jpg", "cat.ogg", "our_cat.md"} <= {Path(hit.item.path).name for hit in present}
     assert len(absent) < len(present) and len(absent) <= 2
+
+
+def test_a_combined_query_is_judged_by_its_terms(libraries):
+    small, _ = libraries
+    engine = small.search_engine
+
+    def score(expression: str, name: str = "flower.jpg") -> float:
+        vector, judges = engine.embed_query(Query.parse(expression))
+        return _by_name(engine.search(vector, judges=judges, limit=10))[name].score  # no keywords
+
+    flower, recipe = score('"a red flower"'), score('"a recipe"')
+    assert flower > 0 > recipe
+    assert score('"a red flower" + "a recipe"') == pytest.approx((flower + recipe) / 2, abs=0.05)
+    assert score('3:"a red flower" + "a recipe"') == pytest.approx((3 * flower + recipe) / 4, abs=0.05)
+    # a subtracted term counts only against the items it finds relevant
+    assert score('"a red flower" - "a recipe"') == pytest.approx(flower, abs=0.05)
+    assert score('"a red flower" - "a flower"') < flower - 1
 
 
 def test_relevance_is_the_log_odds_as_a_probability():

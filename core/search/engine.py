@@ -52,6 +52,15 @@ class SearchHit:
         return self.score >= RELEVANT_SCORE
 
 
+@dataclass(frozen=True)
+class Judge:
+    """One term of a query as it judges a hit's relevance: what it is (its modality picks the
+    calibration curves), its weight (negative: subtracted) and its unit vector."""
+    asked_by: Modality
+    weight: float
+    vector: np.ndarray
+
+
 class SearchEngine:
     def __init__(self, store: LibraryStore, embedder: Embedder):
         self.store = store
@@ -110,10 +119,9 @@ class SearchEngine:
             self._samples[kind] = cached
         return scale_for(query, cached[1])
 
-    def query_modality(self, query: Query) -> Modality:
-        """Which modality asks: the heaviest term's (text, a file's kind, a recording); its curves
-        turn similarities into relevance."""
-        term = max(query.terms, key=lambda term: term.weight)
+    @staticmethod
+    def term_modality(term: Term) -> Modality:
+        """Which modality a term asks in: text, a file's kind's, or a recording's."""
         if term.text is not None:
             return Modality.TEXT
         if term.path is not None:
@@ -160,16 +168,42 @@ class SearchEngine:
             raise query.error(f"cannot search by this recording: {result.errors[0]}", term)
         return result.vectors[0]
 
-    def query_vector(self, query: Query) -> np.ndarray:
-        """The normalised weighted sum of the terms' unit vectors (one term: its own vector)."""
+    def embed_query(self, query: Query) -> tuple[np.ndarray, tuple[Judge, ...]]:
+        """The query's vector, the normalised weighted sum of the terms' unit vectors (one term:
+        its own vector), and its terms as judges of relevance."""
         vectors = [self._term_vector(query, term) for term in query.terms]
+        judges = tuple(Judge(self.term_modality(term), term.weight, vector)
+                       for term, vector in zip(query.terms, vectors))
         if len(vectors) == 1 and query.terms[0].weight > 0:
-            return vectors[0]
+            return vectors[0], judges
         total = sum(term.weight * vector.astype(np.float64) for term, vector in zip(query.terms, vectors))
         norm = float(np.linalg.norm(total))
         if norm < 1e-6:
             raise QueryError("the terms cancel each other out: nothing is left to search for")
-        return (total / norm).astype(np.float32)
+        return (total / norm).astype(np.float32), judges
+
+    def query_vector(self, query: Query) -> np.ndarray:
+        return self.embed_query(query)[0]
+
+    def _log_odds(self, kind: str, query: np.ndarray, similarities: np.ndarray, item_ids: list[int],
+                  judges: tuple[Judge, ...]) -> np.ndarray:
+        """Calibrated scores of items of `kind`. One term (or an uncalibrated model): the curve of
+        the term's modality on the similarity to the query's vector. Several terms: a blended
+        vector sits between its terms and is close to nothing in the way one term's vector is,
+        so each term judges on its own curve and the scores are averaged by weight, a subtracted
+        term counting only against items it finds relevant."""
+        similarities = np.asarray(similarities, np.float64)
+        if len(judges) <= 1 or not self.calibration.calibrated:
+            asked_by = judges[0].asked_by if judges else Modality.TEXT
+            return self._curve(kind, query, asked_by).log_odds(similarities)
+        if not item_ids:
+            return similarities
+        by_term = self.index.vectors_of(item_ids) @ np.stack([judge.vector for judge in judges]).T
+        scores = np.zeros(len(item_ids))
+        for column, judge in enumerate(judges):
+            odds = self._curve(kind, query, judge.asked_by).log_odds(by_term[:, column])
+            scores += judge.weight * (odds if judge.weight > 0 else np.maximum(odds, 0.0))
+        return scores / sum(judge.weight for judge in judges if judge.weight > 0)
 
     def _nearest(self, query: np.ndarray, kind: str, k: int, filters: Filters,
                  exclude: frozenset[str]) -> list[tuple[MediaItem, float]]:
@@ -204,13 +238,13 @@ class SearchEngine:
         min_score: float | None = None,
         keywords: str | None = None,
         fuse: str = DEFAULT_FUSION,
-        asked_by: Modality = Modality.TEXT,
+        judges: tuple[Judge, ...] = (),
     ) -> list[SearchHit]:
         """The `limit` best items that pass `filters`, leaving out the paths in `exclude`. With
         `keywords` (the query's own words), the keyword index is a second retriever, fused with
         the vectors' ranking by `fuse` (core/search/fusion.py; "vector" leaves it out,
-        "keywords" uses it alone). `asked_by` is the query's modality (query_modality): it picks
-        the calibration curves."""
+        "keywords" uses it alone). `judges` are the query's terms (embed_query): they pick the
+        calibration curves (none: a text query's)."""
         skip = frozenset(exclude)
         hits: list[SearchHit] = []
         for kind in filters.kinds if fuse != fusion.KEYWORDS else ():
@@ -218,13 +252,14 @@ class SearchEngine:
                                        filters, skip)
             if not nearest:
                 continue
-            curve = self._curve(kind, query, asked_by)
-            hits += [SearchHit(item, similarity, float(curve.log_odds(similarity)),
+            scores = self._log_odds(kind, query, [similarity for _, similarity, _ in nearest],
+                                    [item.id for item, _, _ in nearest], judges)
+            hits += [SearchHit(item, similarity, float(score),
                                passage=part.text if part else None, at_seconds=part.start if part else None)
-                     for item, similarity, part in nearest]
+                     for (item, similarity, part), score in zip(nearest, scores)]
         if keywords and fuse != fusion.VECTOR:
             hits = self._with_keywords(query, hits, keyword_hits(self.store, keywords, limit, filters, skip),
-                                      fuse, limit, asked_by)
+                                      fuse, limit, judges)
         else:
             hits.sort(key=lambda hit: hit.score, reverse=True)
         if min_score is not None:
@@ -250,13 +285,15 @@ class SearchEngine:
         return sorted(best.values(), key=lambda entry: -entry[1])[:limit]
 
     def _dense_hit(self, query: np.ndarray, item: MediaItem, vector: np.ndarray | None,
-                   asked_by: Modality) -> SearchHit:
+                   judges: tuple[Judge, ...]) -> SearchHit:
         """A hit only the keywords found, with its own calibrated similarity (0 without a vector)."""
-        similarity = 0.0 if vector is None else float(vector @ query)
-        return SearchHit(item, similarity, float(self._curve(item.kind, query, asked_by).log_odds(similarity)), ())
+        if vector is None:
+            return SearchHit(item, 0.0, float(self._log_odds(item.kind, query, [0.0], [], judges[:1])[0]), ())
+        similarity = float(vector @ query)
+        return SearchHit(item, similarity, float(self._log_odds(item.kind, query, [similarity], [item.id], judges)[0]), ())
 
     def _with_keywords(self, query: np.ndarray, dense: list[SearchHit], matches, fuse: str,
-                       limit: int, asked_by: Modality) -> list[SearchHit]:
+                       limit: int, judges: tuple[Judge, ...]) -> list[SearchHit]:
         """The dense hits and the keyword matches as one list, each hit saying what found it;
         ordered (and, for calibrated fusion, scored) by `fuse`."""
         by_id = {hit.item.id: hit for hit in sorted(dense, key=lambda hit: -hit.score)}
@@ -265,7 +302,7 @@ class SearchEngine:
         missing = [item.id for item, _ in matches if item.id not in by_id]
         vectors = self.store.vectors_of(SEMANTIC, missing)
         for item, match in matches:
-            hit = by_id.get(item.id) or self._dense_hit(query, item, vectors.get(item.id), asked_by)
+            hit = by_id.get(item.id) or self._dense_hit(query, item, vectors.get(item.id), judges)
             by_id[item.id] = replace(hit, channels=hit.channels + ("keywords",), matched=match.terms,
                                      snippet=match.readable_snippet())
         keyword_ranking = [(item.id, match.score) for item, match in matches]
