@@ -289,9 +289,15 @@ class MainWindow(LibraryJobs, QMainWindow):
         self.model.set_hits(hits)
         if hits:
             self.results.scrollToTop()
-        message = f"{len(hits)} results" if hits else "No results. Try other words, or add more folders."
-        if weak and self.search_bar.strong_only():
-            message += f" ({len(weak)} weaker matches hidden: tick “Show weaker matches” to see them)"
+        hidden = len(weak) if self.search_bar.strong_only() else 0
+        if hits:
+            message = f"{len(hits)} results"
+        elif hidden:
+            message = "Nothing here is a close match"
+        else:
+            message = "No results. Try other words, or add more folders."
+        if hidden:
+            message += f" ({hidden} weaker matches hidden: tick “Show weaker matches” to see them)"
         self.message.setText(message)
 
     def show_query_error(self, request_id: int, message: str) -> None:

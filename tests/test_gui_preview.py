@@ -147,3 +147,12 @@ def test_the_weaker_matches_switch_shows_more(indexed, qtbot):
     window.search_box.setFocus()
     qtbot.keyClick(window.search_box, Qt.Key.Key_Escape)
     assert window.model.rowCount() == 0 and window.search_box.text() == ""
+
+
+def test_a_query_with_no_close_match_says_so(indexed, qtbot):
+    window, _demo = indexed
+    window.search_box.setText("a violin")  # the demo has no violin, nor anything close
+    search_and_wait(window, qtbot, window.run_search)
+    assert window.model.rowCount() == 0
+    text = window.message.text()
+    assert text.startswith("Nothing here is a close match") and "weaker matches hidden" in text
