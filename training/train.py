@@ -26,6 +26,7 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -374,7 +375,8 @@ def train(config: Config, class_table: np.ndarray, log=print) -> dict:
         from training.audio_augment import augmented_rows
 
         view_matrix, view_rows = augmented_rows(audio.row)
-        views = (view_matrix, view_rows, np.random.default_rng(config.seed + 7919 + 1000 * rank), config.audio_augmented)
+        views = AudioViews(view_matrix, view_rows, np.random.default_rng(config.seed + 7919 + 1000 * rank),
+                           config.audio_augmented)
         if rank == 0:
             log(f"augmented views: {len(view_matrix)} for {len(view_rows)} training sounds, p {config.audio_augmented}")
     averaged = {k: p.detach().clone() for k, p in model.named_parameters()} if config.ema else None
@@ -485,10 +487,19 @@ def _concept_drawings(pools) -> dict[int, np.ndarray]:
     return {k: np.array(v) for k, v in by_concept.items()}
 
 
+class AudioViews(NamedTuple):
+    """Cached real-recording views of the training sounds (training.audio_augment), for `_draw`."""
+    matrix: np.ndarray  # the views' pooled trunk features
+    rows: dict  # clean audio row → the rows of its views in `matrix`
+    rng: np.random.Generator  # its own, so the batches are those of a run without views
+    probability: float  # that a drawn sound is replaced by one of its views
+
+
 def _draw(pools, config: Config, rng, images: FeatureTable, audio: FeatureTable, texts: FeatureTable,
-          photos: torch.Tensor, drawings: dict[int, np.ndarray] | None = None, views=None) -> dict:
-    """One batch; `drawings` (concept → image rows) enables `sound_images`; `views` (augmented
-    matrix, clean row → its rows, generator, probability) enables `audio_augmented`."""
+          photos: torch.Tensor, drawings: dict[int, np.ndarray] | None = None,
+          views: AudioViews | None = None) -> dict:
+    """One batch; `drawings` (concept → image rows) enables `sound_images`; `views` enables
+    `audio_augmented`."""
     drawings = drawings or {}
     chosen = []
     for name, count in (("image", config.batch_images), ("sound", config.batch_sounds)):
@@ -510,9 +521,9 @@ def _draw(pools, config: Config, rng, images: FeatureTable, audio: FeatureTable,
             present["image"][row] = True
         if pool.audio[i] >= 0:
             audio_rows[row] = audio.matrix[pool.audio[i]]
-            if views is not None and int(pool.audio[i]) in views[1] and views[2].random() < views[3]:
-                choices = views[1][int(pool.audio[i])]
-                audio_rows[row] = views[0][choices[views[2].integers(len(choices))]]
+            if views is not None and int(pool.audio[i]) in views.rows and views.rng.random() < views.probability:
+                choices = views.rows[int(pool.audio[i])]
+                audio_rows[row] = views.matrix[choices[views.rng.integers(len(choices))]]
             present["audio"][row] = True
         text = pool.texts[i][rng.integers(len(pool.texts[i]))]
         if text >= 0:

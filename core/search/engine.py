@@ -196,8 +196,6 @@ class SearchEngine:
         if len(judges) <= 1 or not self.calibration.calibrated:
             asked_by = judges[0].asked_by if judges else Modality.TEXT
             return self._curve(kind, query, asked_by).log_odds(similarities)
-        if not item_ids:
-            return similarities
         by_term = self.index.vectors_of(item_ids) @ np.stack([judge.vector for judge in judges]).T
         scores = np.zeros(len(item_ids))
         for column, judge in enumerate(judges):
