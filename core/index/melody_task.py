@@ -1,8 +1,9 @@
 """The "melody" task: the tune a recording carries, for hum-to-search (core.melody).
 
 It runs after "embed" (a library is searchable by meaning first), decodes the recording in a
-reader thread and tracks its pitch there too (pYIN is the costly part, about 20x real time a
-core), then records notes and the melody vector, or that there is no tune, on the writer's thread.
+reader thread and tracks its pitch there too (pYIN is the costly part, about 50x real time a
+core; bench/pitch.py), then records notes and the melody vector, or that there is no tune, on the
+writer's thread.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from core.store.melodies import MELODY_TASK
 
 # Changes whenever what a melody vector means changes (the channel is then rebuilt and every
 # recording's melody job queued again).
-MELODY_EXTRACTOR = f"melody-intervals-1-d{MELODY_DIM}"
+MELODY_EXTRACTOR = f"melody-intervals-2-d{MELODY_DIM}"
 LONGEST_SECONDS = 600.0  # a tune is looked for in a recording's first ten minutes
 NO_TUNE = "no tune found (speech, noise or sound effects)"
 

@@ -83,7 +83,8 @@ def notes_of(track: np.ndarray) -> Notes:
         for a, b in _split_run(track, run_start, run_stop):
             if b - a < _SHORTEST:
                 continue
-            pitch = float(np.median(track[a:b]))
+            trim = (b - a) // 5  # from the note's middle: glides at its ends pull it off
+            pitch = float(np.median(track[a + trim:b - trim]))
             if found and abs(found[-1][0] - pitch) < _SAME:
                 last = found[-1]
                 last[2] = b - last[1]  # one note, held or repeated: it lasts until this one ends
