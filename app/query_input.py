@@ -10,8 +10,8 @@ from PySide6.QtCore import QEvent, QObject, QUrl, Signal
 from PySide6.QtGui import QImage, QKeySequence
 from PySide6.QtWidgets import QApplication
 
-from app.thumbnails import cache_dir
 from core.kinds import kind_of
+from core.library import user_cache_dir
 
 PASTED_KEPT = 20
 
@@ -46,7 +46,7 @@ def clipboard_query() -> str | None:
 
 
 def save_pasted(image: QImage) -> str:
-    folder = cache_dir() / "pasted"
+    folder = user_cache_dir() / "pasted"
     folder.mkdir(parents=True, exist_ok=True)
     tag = hashlib.sha1(bytes(image.constBits())[:1 << 20]).hexdigest()[:12]
     path = folder / f"pasted-{image.width()}x{image.height()}-{tag}.png"

@@ -9,21 +9,14 @@ import hashlib
 import os
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
-from core.library import picture_png, waveform_outline
+from core.library import picture_png, user_cache_dir, waveform_outline
 
 THUMBNAIL_SIZE = QSize(160, 120)
 CACHE_VERSION = 2  # bump when the way thumbnails are made changes
 WAVE_COLOUR = QColor("#a4532b")
-
-
-def cache_dir() -> Path:
-    """The user cache folder; beside the library's data when TRIMODAL_BIND_HOME is set (tests, portable use)."""
-    home = os.environ.get("TRIMODAL_BIND_HOME")
-    return Path(home) / "cache" if home else Path(platformdirs.user_cache_dir("trimodal-bind"))
 
 
 def cache_file(path: str, size: QSize = THUMBNAIL_SIZE) -> Path | None:
@@ -34,7 +27,7 @@ def cache_file(path: str, size: QSize = THUMBNAIL_SIZE) -> Path | None:
         return None
     key = b"|".join([os.fsencode(path), str(stat.st_size).encode(), str(stat.st_mtime_ns).encode(),
                      f"{size.width()}x{size.height()}v{CACHE_VERSION}".encode()])
-    return cache_dir() / "thumbnails" / f"{hashlib.sha1(key).hexdigest()}.png"
+    return user_cache_dir() / "thumbnails" / f"{hashlib.sha1(key).hexdigest()}.png"
 
 
 def make_thumbnail(path: str, kind: str = "image", size: QSize = THUMBNAIL_SIZE) -> QImage:

@@ -23,7 +23,7 @@ from core.kinds import KIND_NAMES, KINDS, SEMANTIC, kind_of
 from core.media.outline import waveform_outline
 from core.media.thumbnail import picture_png
 from core.model import Embedder, ModelError
-from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path, demo_db_path
+from core.paths import BUNDLED_MODEL_DIR, DEMO_LIBRARY_DIR, default_db_path, demo_db_path, user_cache_dir
 from core.search import DuplicateGroup, Filters, Query, QueryError, SearchEngine, SearchHit, find_duplicates
 from core.search.folding import fold_copies
 from core.search.hum import TuneHit, hummed_notes, search_tune
@@ -36,7 +36,8 @@ __all__ = [
     "DuplicateGroup", "Library", "TuneHit",
     "LibraryError", "ModelError", "Query", "QueryError", "ScanReport", "SchemaTooNew", "SearchHit", "database_errors",
     "default_db_path", "demo_db_path", "evaluate_manifest", "explain_database_error", "installation_checks",
-    "can_search_by", "load_model", "picture_png", "printable", "ReportedChange", "reported_changes", "waveform_outline",
+    "can_search_by", "load_model", "picture_png", "printable", "ReportedChange", "reported_changes", "user_cache_dir",
+    "waveform_outline",
 ]
 
 def writable(path: Path) -> bool:

@@ -42,19 +42,9 @@ def apply() -> None:
     os.environ.update(OFFLINE_ENVIRONMENT)
 
 
-def redirect_caches() -> None:
-    """numba (librosa's pYIN) caches compiled code beside the source it compiles unless told
-    otherwise; in a frozen app that is the app's own folder, so it goes to the user's cache folder.
-    It must be in the environment before numba is imported; a user's own setting is kept."""
-    from core.paths import user_cache_dir
-
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(user_cache_dir() / "numba"))
-
-
 def onnxruntime_imported_too_early() -> bool:
     """True when onnxruntime was imported before `core`, so ORT_DISABLE_TELEMETRY came too late."""
     return _ONNXRUNTIME_WAS_IMPORTED
 
 
 apply()
-redirect_caches()

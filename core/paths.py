@@ -27,8 +27,8 @@ def user_data_dir() -> Path:
 
 
 def user_cache_dir() -> Path:
-    """The per-user cache folder (compiled numba code), never inside the app's own folder, which a
-    frozen install may not be allowed to write; TRIMODAL_BIND_HOME moves it to its cache/ folder."""
+    """The per-user cache folder (the window's thumbnails), never inside the app's own folder, which
+    a frozen install may not be allowed to write; TRIMODAL_BIND_HOME moves it to its cache/ folder."""
     override = os.environ.get("TRIMODAL_BIND_HOME")
     return Path(override) / "cache" if override else Path(platformdirs.user_cache_dir(APP_NAME))
 

@@ -7,7 +7,7 @@ app="$(cd "${1:-$(dirname "$0")/../dist/trimodal-bind}" && pwd)"
 home="$(mktemp -d)"
 trap 'rm -rf "$home"' EXIT
 export HOME="$home" XDG_DATA_HOME="$home/data" XDG_CACHE_HOME="$home/cache" XDG_CONFIG_HOME="$home/config"
-unset TRIMODAL_BIND_HOME NUMBA_CACHE_DIR QT_QPA_PLATFORM
+unset TRIMODAL_BIND_HOME QT_QPA_PLATFORM
 
 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   app="$1"

@@ -11,7 +11,8 @@ and GNU strip lays a patched file out again wrongly. So a library is left alone 
 - the stripped copy fails the loader's check that every PT_LOAD segment's file offset and address
   agree modulo the page size, and its alignment is a multiple of it (ld.so's checks, the ones
   behind the error above); the original is then kept. This catches the patched files the first two
-  rules miss: numba's omppool/tbbpool extensions (patchelf renamed their libgomp/libtbb, no RPATH).
+  rules miss (numba's omppool/tbbpool extensions, when the app still bundled numba: patchelf had
+  renamed their libgomp/libtbb and left no RPATH).
 Only `--strip-unneeded` (the symbols no relocation needs), the same as the distributions do.
 Prints what it stripped and the MiB saved.
 """

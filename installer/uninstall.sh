@@ -12,7 +12,7 @@ command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q
 command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t "$data/icons/hicolor" || true
 
 if [ "${1:-}" = "--purge" ]; then
-  # the databases (platformdirs), the settings (QSettings) and the compiled-code cache (numba)
+  # the databases (platformdirs), the settings (QSettings) and the cache (thumbnails, pasted images)
   rm -rf "$data/trimodal-bind" "${XDG_CACHE_HOME:-$HOME/.cache}/trimodal-bind" "${XDG_CONFIG_HOME:-$HOME/.config}/Trimodal-Bind"
   echo "Trimodal-Bind and its libraries' databases are removed (your files are untouched)."
 else

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# librosa's numba functions compile once into this cache instead of in every test process.
+# The training code's librosa (numba) compiles once into this cache instead of in every test process.
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "trimodal-bind-numba"))
 
 import pytest  # noqa: E402

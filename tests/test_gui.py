@@ -16,7 +16,7 @@ from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
-from app.thumbnails import cache_dir  # noqa: E402
+from core.library import user_cache_dir  # noqa: E402
 
 
 def index_and_wait(window, qtbot, folder):
@@ -64,7 +64,7 @@ def test_index_then_search_shows_the_cat_first_with_thumbnails(window, qtbot, de
     # thumbnails (photos; recordings' waveforms) are made in the pool and arrive later, then are
     # on disk in the cache folder
     qtbot.waitUntil(lambda: all(window.model.thumbnail(row) is not None for row in drawn), timeout=20_000)
-    assert list((cache_dir() / "thumbnails").glob("*.png"))
+    assert list((user_cache_dir() / "thumbnails").glob("*.png"))
     window.grab().save(str(tmp_path / "main_window.png"))
     assert (tmp_path / "main_window.png").stat().st_size > 0
 

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO, REPO
+from tests.test_hum_search import TUNES, write_tune
+
+ODE = TUNES["ode.wav"]
 
 APP_FOLDER = Path(os.environ.get("TRIMODAL_BIND_FROZEN_APP", REPO / "dist" / "trimodal-bind"))
 BINARY = APP_FOLDER / "trimodal-bind"
@@ -77,7 +80,9 @@ def test_frozen_app_has_no_torch_and_no_training_code(frozen_app):
     assert (internal / "resources" / "model" / "model.json").is_file()
     assert (internal / "resources" / "demo" / "notes" / "our_cat.md").is_file()
     names = {path.name for path in internal.iterdir()}
-    assert not names & {"torch", "training", "tests", "tkinter", "matplotlib", "sklearn"}
+    assert not names & {"torch", "training", "tests", "tkinter", "matplotlib", "sklearn",
+                        "librosa", "numba", "llvmlite", "scipy"}
+    assert [str(p) for p in frozen_app.rglob("*") if p.is_symlink() and not p.exists()] == []  # no dangling links
 
 
 def test_version_and_doctor_offline(frozen_app, offline, user_home, tmp_path):
@@ -97,7 +102,9 @@ def test_version_and_doctor_offline(frozen_app, offline, user_home, tmp_path):
 def test_index_and_search_the_demo_offline(frozen_app, offline, user_home, tmp_path):
     library = tmp_path / "library"
     shutil.copytree(DEMO, library)
+    write_tune(library / "memos" / "ode.wav", ODE)  # for the melody channel (pYIN in numpy) frozen
     before = {p: p.stat().st_mtime_ns for p in library.rglob("*")}
+    app_files = {p: p.lstat().st_mtime_ns for p in frozen_app.rglob("*")}
     db = tmp_path / "frozen.db"
     index = run_frozen(frozen_app, offline, user_home, "--db", str(db), "index", str(library), cwd=tmp_path)
     assert index.returncode == 0, index.stdout + index.stderr
@@ -111,12 +118,14 @@ def test_index_and_search_the_demo_offline(frozen_app, offline, user_home, tmp_p
     top3 = [hit["path"] for hit in json.loads(search.stdout)[:3]]
     assert str(library / "photos" / "chelsea_the_cat.jpg") in top3
     assert str(library / "notes" / "our_cat.md") in top3
-    # numba (librosa's pYIN for the melody job) compiled into the user's cache, not the app folder.
-    # (Frozen, numba ignores NUMBA_CACHE_DIR: its code objects name no existing source file, so it
-    # takes its own per-user folder, $XDG_CACHE_HOME/numba.)
-    assert any(Path(user_home["XDG_CACHE_HOME"]).rglob("*.nbi"))
-    assert not any(frozen_app.rglob("*.nbi"))
+    hummed = tmp_path / "hummed.wav"
+    write_tune(hummed, [p - 5 for p in ODE[3:17]], seconds_each=0.3, timbre="hum", seed=11)
+    hum = run_frozen(frozen_app, offline, user_home, "--db", str(db), "search", "--json", "--hum", str(hummed),
+                     cwd=tmp_path)
+    assert hum.returncode == 0, hum.stderr
+    assert json.loads(hum.stdout)[0]["path"] == str(library / "memos" / "ode.wav")
     assert {p: p.stat().st_mtime_ns for p in library.rglob("*")} == before  # the user's folder untouched
+    assert {p: p.lstat().st_mtime_ns for p in frozen_app.rglob("*")} == app_files  # and the app's own
 
 
 def test_first_run_without_a_display_indexes_the_bundled_demo(frozen_app, offline, user_home, tmp_path):
