@@ -137,3 +137,49 @@ def test_first_run_without_a_display_indexes_the_bundled_demo(frozen_app, offlin
                         cwd=tmp_path)
     assert search.returncode == 0, search.stderr
     assert json.loads(search.stdout)[0]["path"].endswith("photos/coffee.jpg")
+
+
+@pytest.fixture(scope="module")
+def tarball(frozen_app) -> Path:
+    found = sorted((frozen_app.parent).glob("trimodal-bind-*-linux-*.tar.gz"))
+    if not found:
+        pytest.skip(f"no tarball beside {frozen_app} (installer/build.sh makes it)")
+    return found[-1]
+
+
+def test_the_tarball_installs_upgrades_and_uninstalls_for_one_user(tarball, offline, tmp_path):
+    home = tmp_path / "a user's home"  # spaces and a quote in the path, as real ones can have
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TMPDIR")} | {"HOME": str(home)}
+    unpacked = tmp_path / "downloads"
+    unpacked.mkdir()
+    subprocess.run(["tar", "-xzf", str(tarball), "-C", str(unpacked)], check=True)
+    (folder,) = unpacked.iterdir()
+    data = home / ".local" / "share"
+    app, launcher = data / "trimodal-bind" / "app", home / ".local" / "bin" / "trimodal-bind"
+    menu_entry = data / "applications" / "trimodal-bind.desktop"
+
+    def run(*command):
+        done = subprocess.run([str(c) for c in command], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    run(folder / "install.sh")
+    assert f'Exec="{app}/trimodal-bind"' in menu_entry.read_text()
+    assert (data / "icons" / "hicolor" / "48x48" / "apps" / "trimodal-bind.png").is_file()
+    assert run(*offline, launcher, "--version").strip()
+    database = data / "trimodal-bind" / "library.db"  # stands for the user's libraries
+    database.write_bytes(b"the user's library")
+
+    run(folder / "install.sh")  # again: an upgrade in place
+    assert database.read_bytes() == b"the user's library" and not (data / "trimodal-bind" / "app.new").exists()
+
+    run(app / "uninstall.sh")
+    assert not app.exists() and not launcher.exists() and not menu_entry.exists()
+    assert not list((data / "icons").rglob("trimodal-bind.*"))
+    assert database.read_bytes() == b"the user's library"  # kept without --purge
+
+    run(folder / "install.sh")
+    run(app / "uninstall.sh", "--purge")
+    assert not (data / "trimodal-bind").exists()
+    assert (folder / "trimodal-bind" / "trimodal-bind").is_file()  # the unpacked tarball is left as it was
