@@ -13,6 +13,7 @@ the hum-to-search set."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import soxr
@@ -24,7 +25,8 @@ _FRAME = 1024  # samples per analysis frame
 _WINDOW = _FRAME // 2  # samples compared with their shifted copy
 # C2 (a low hum) to about B6 (a high whistle). Bins step up from C2 exactly, so whole semitones
 # fall on bins and an in-tune note reads as in tune.
-_FMIN, _FMAX = 440.0 * 2 ** ((36 - 69) / 12), 2000.0
+_LOWEST_NOTE = 36  # C2, in MIDI semitones
+_FMIN, _FMAX = 440.0 * 2 ** ((_LOWEST_NOTE - 69) / 12), 2000.0
 _BINS_PER_SEMITONE = 4
 _N_BINS = int(12 * _BINS_PER_SEMITONE * math.log2(_FMAX / _FMIN)) + 1
 _SHORTEST_PERIOD = max(1, int(TRACK_RATE / _FMAX))
@@ -100,20 +102,27 @@ _THRESHOLD_WEIGHTS = _beta_weights()
 _THRESHOLDS = np.linspace(0.0, 1.0, _N_THRESHOLDS + 1)[1:]
 
 
-def _candidates(normalised: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each frame's candidate periods: for every period in range, its pitch in MIDI semitones
-    (refined between samples), its bin, and its weight (zero where it is no candidate)."""
+class Candidates(NamedTuple):
+    """Each frame's candidate periods, one column per period in range (n_frames, n_periods)."""
+
+    pitch: np.ndarray  # MIDI semitones, refined between samples
+    bins: np.ndarray  # the pitch bin it falls in
+    weight: np.ndarray  # its probability; zero where the period is no candidate
+
+
+def _candidates(normalised: np.ndarray) -> Candidates:
     n_frames = normalised.shape[0]
     inner = normalised[:, _SHORTEST_PERIOD:_LONGEST_PERIOD + 1]
-    left, right = normalised[:, _SHORTEST_PERIOD - 1:_LONGEST_PERIOD], normalised[:, _SHORTEST_PERIOD + 1:_LONGEST_PERIOD + 2]
+    left = normalised[:, _SHORTEST_PERIOD - 1:_LONGEST_PERIOD]
+    right = normalised[:, _SHORTEST_PERIOD + 1:_LONGEST_PERIOD + 2]
     trough = (inner < left) & (inner <= right)
     # Refine each trough's period by a parabola through it and its neighbours.
     curvature = left - 2 * inner + right
     with np.errstate(divide="ignore", invalid="ignore"):
         shift = np.where(np.abs(curvature) > 1e-12, 0.5 * (left - right) / curvature, 0.0)
     period = _SHORTEST_PERIOD + np.arange(inner.shape[1]) + np.clip(shift, -1.0, 1.0)
-    midi = 36.0 + 12 * np.log2(TRACK_RATE / period / _FMIN)
-    bins = np.clip(np.rint(_BINS_PER_SEMITONE * (midi - 36.0)), 0, _N_BINS - 1).astype(int)
+    pitch = _LOWEST_NOTE + 12 * np.log2(TRACK_RATE / period / _FMIN)
+    bins = np.clip(np.rint(_BINS_PER_SEMITONE * (pitch - _LOWEST_NOTE)), 0, _N_BINS - 1).astype(int)
 
     weight = np.zeros(inner.shape)
     rows = np.arange(n_frames)
@@ -128,29 +137,28 @@ def _candidates(normalised: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
         weight += prior * np.where(under, boltzmann, 0.0)
         lonely = (count[:, 0] == 0) & has_trough
         weight[rows[lonely], deepest[lonely]] += prior * _NO_TROUGH_SHARE
-    return midi, bins, weight
+    return Candidates(pitch, bins, weight)
 
 
-def _bin_probabilities(candidates) -> np.ndarray:
+def _bin_probabilities(candidates: Candidates) -> np.ndarray:
     """(n_frames, _N_BINS) probability that the frame is voiced with its pitch in each bin."""
-    _, bins, weight = candidates
+    bins, weight = candidates.bins, candidates.weight
     probabilities = np.zeros((len(bins), _N_BINS))
     np.add.at(probabilities, (np.repeat(np.arange(len(bins)), bins.shape[1]), bins.ravel()), weight.ravel())
     return probabilities
 
 
-def _pitch_of(states: np.ndarray, candidates) -> np.ndarray:
-    """A voiced frame's pitch: its likeliest candidate within a bin of the path's bin, between bins
-    (so a held note's vibrato averages out to its true pitch); else the bin's own pitch."""
-    midi, bins, weight = candidates
+def _pitch_of(states: np.ndarray, candidates: Candidates) -> np.ndarray:
+    """A voiced frame's pitch: the refined pitch of its likeliest candidate within a bin of the
+    path's bin, else the bin's own. Off the bin grid, a note's median is not pulled to a neighbouring
+    bin by vibrato or a slightly sharp voice."""
     pitch = np.full(states.shape, np.nan, dtype=np.float32)
     voiced = states < _N_BINS
-    near = (weight > 0) & (np.abs(bins - states[:, None]) <= 1)
-    best = np.argmax(np.where(near, weight, -1.0), axis=1)
-    found = near[np.arange(len(states)), best]
-    pitch[voiced] = 36.0 + states[voiced] / _BINS_PER_SEMITONE
-    use = voiced & found
-    pitch[use] = midi[np.flatnonzero(use), best[use]]
+    near = (candidates.weight > 0) & (np.abs(candidates.bins - states[:, None]) <= 1)
+    best = np.argmax(np.where(near, candidates.weight, -1.0), axis=1)
+    refined = voiced & near[np.arange(len(states)), best]
+    pitch[voiced] = _LOWEST_NOTE + states[voiced] / _BINS_PER_SEMITONE
+    pitch[refined] = candidates.pitch[np.flatnonzero(refined), best[refined]]
     return pitch
 
 
@@ -174,13 +182,15 @@ def _most_likely_states(probabilities: np.ndarray) -> np.ndarray:
     """Viterbi over 2 × _N_BINS states (voiced bins, then unvoiced bins); the unvoiced states keep a
     pitch so a note can resume where it paused. Returns each frame's state."""
     voiced = np.clip(probabilities.sum(axis=1, keepdims=True), 0.0, 1.0)
+    unvoiced = np.repeat((1 - voiced) / _N_BINS, _N_BINS, axis=1)
     with np.errstate(divide="ignore"):
-        log_observed = np.log(np.concatenate([probabilities, np.repeat((1 - voiced) / _N_BINS, _N_BINS, axis=1)], axis=1))
+        log_observed = np.log(np.concatenate([probabilities, unvoiced], axis=1))
     stay, switch = math.log(1 - _SWITCH), math.log(_SWITCH)
     n_frames = len(probabilities)
     back = np.empty((n_frames, 2 * _N_BINS), dtype=np.int32)
     score = np.full(2 * _N_BINS, -math.log(2 * _N_BINS)) + log_observed[0]
     target = np.arange(_N_BINS)
+    first_state = np.array([[0], [_N_BINS]])  # of the voiced and the unvoiced half
     for t in range(1, n_frames):
         padded = np.pad(score.reshape(2, _N_BINS), ((0, 0), (_BAND, _BAND)), constant_values=-np.inf)
         reach = np.lib.stride_tricks.sliding_window_view(padded, 2 * _BAND + 1, axis=1) + _LOG_BAND
@@ -191,8 +201,7 @@ def _most_likely_states(probabilities: np.ndarray) -> np.ndarray:
         from_same, from_other = best + stay, best[::-1] + switch
         take_other = from_other > from_same
         score = np.where(take_other, from_other, from_same).ravel() + log_observed[t]
-        half = np.array([[0], [_N_BINS]])
-        back[t] = (np.where(take_other, source[::-1] + half[::-1], source + half)).ravel()
+        back[t] = np.where(take_other, source[::-1] + first_state[::-1], source + first_state).ravel()
     states = np.empty(n_frames, dtype=np.int32)
     states[-1] = int(np.argmax(score))
     for t in range(n_frames - 1, 0, -1):
