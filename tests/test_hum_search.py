@@ -122,3 +122,28 @@ def test_the_melody_follows_the_file_when_it_changes_or_goes(tmp_path):
         library.index()
         assert library.store.melody_count() == 0
         assert library.store.vector_count("melody") == 0
+
+
+def test_melodies_from_an_older_extractor_are_made_again(tmp_path):
+    """A library indexed by an earlier release (another pitch tracker) gets every recording's melody
+    queued again once the library binds the current model, and the index run rebuilds them: old and
+    new notes never mix."""
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    write_tune(folder / "song.wav", TUNES["twinkle.wav"], 0.3)
+    db = tmp_path / "library.db"
+    with Library(db) as library:
+        library.index([folder])
+        song = library.store.item_by_path(str(folder / "song.wav"))
+        current = library.store.channel("melody").model_id
+        library.store.conn.execute("UPDATE channels SET model_id = 'melody-intervals-1-d256' WHERE name = 'melody'")
+        library.store.conn.execute("UPDATE melody_notes SET notes = ?", (np.zeros(3, np.float32).tobytes(),))
+        library.store.conn.commit()
+    with Library(db) as library:
+        library.bind_model()  # what index and search do first
+        assert library.store.melody_count() == 0  # the old notes went with the old extractor
+        assert library.store.count_jobs("melody") == 1
+        library.index()
+        assert library.store.channel("melody").model_id == current
+        notes = library.store.melody_notes([song.id])[song.id]
+        assert len(notes) >= 5 and notes[:, 0].min() > 50  # real notes again, not the planted row
