@@ -104,13 +104,20 @@ def test_cli_search_hum_names_the_recording_its_time_and_its_companions(hum_libr
     assert "with this recording:" in result.stdout
 
 
-def test_the_melody_follows_the_file_when_it_changes_or_goes(tmp_path):
+def one_song_library(tmp_path, pitches, seconds_each):
+    """A folder holding one sung tune, song.wav, indexed into library.db: (folder, db)."""
     folder = tmp_path / "songs"
     folder.mkdir()
-    write_tune(folder / "song.wav", TUNES["scale.wav"], 0.25)
+    write_tune(folder / "song.wav", pitches, seconds_each)
     db = tmp_path / "library.db"
     with Library(db) as library:
         library.index([folder])
+    return folder, db
+
+
+def test_the_melody_follows_the_file_when_it_changes_or_goes(tmp_path):
+    folder, db = one_song_library(tmp_path, TUNES["scale.wav"], 0.25)
+    with Library(db) as library:
         song = library.store.item_by_path(str(folder / "song.wav"))
         before = library.store.melody_notes([song.id])[song.id]
         write_tune(folder / "song.wav", TUNES["frere.wav"], 0.25, seed=4)  # same name, another tune
@@ -128,12 +135,8 @@ def test_melodies_from_an_older_extractor_are_made_again(tmp_path):
     """A library indexed by an earlier release (another pitch tracker) gets every recording's melody
     queued again once the library binds the current model, and the index run rebuilds them: old and
     new notes never mix."""
-    folder = tmp_path / "songs"
-    folder.mkdir()
-    write_tune(folder / "song.wav", TUNES["twinkle.wav"], 0.3)
-    db = tmp_path / "library.db"
+    folder, db = one_song_library(tmp_path, TUNES["twinkle.wav"], 0.3)
     with Library(db) as library:
-        library.index([folder])
         song = library.store.item_by_path(str(folder / "song.wav"))
         current = library.store.channel("melody").model_id
         library.store.conn.execute("UPDATE channels SET model_id = 'melody-intervals-1-d256' WHERE name = 'melody'")
