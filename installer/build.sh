@@ -25,11 +25,9 @@ if [ "${REUSE_VENV:-0}" != 1 ] || [ ! -x "$venv/bin/pyinstaller" ]; then
   "$venv/bin/python" -m pip uninstall --quiet -y opencv-python
   "$venv/bin/python" -m pip install --quiet opencv-python-headless
 fi
-# The training-only packages (torch; librosa with numba, llvmlite and scipy, about 250 MiB) must not
-# reach the build: a runtime dependency that pulls one in fails it here.
-training_only="$("$venv/bin/python" -c 'import importlib.util as u
-print(" ".join(n for n in ("torch", "librosa", "numba", "llvmlite", "scipy", "sklearn") if u.find_spec(n)))')"
-if [ -n "$training_only" ]; then
+# The training-only packages (installer/training_only.py) must not reach the build: a runtime
+# dependency that pulls one in fails it here.
+if ! training_only="$("$venv/bin/python" installer/training_only.py)"; then
   echo "training-only packages in $venv ($training_only): the build must come from the runtime requirements only" >&2
   exit 1
 fi

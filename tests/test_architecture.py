@@ -9,6 +9,7 @@ import re
 import tomllib
 from pathlib import Path
 
+from installer.training_only import TRAINING_ONLY
 from tests.conftest import REPO
 
 # What the CLI, main.py and the app may import from core: the door and the kind registry.
@@ -78,21 +79,16 @@ def test_core_never_imports_qt_or_the_app():
     assert offenders(sources("core"), ("PySide6", "app")) == []
 
 
-# Training-only packages: torch, and librosa with what it pulls in (numba's LLVM and scipy, about
-# 250 MiB of the packaged app; the melody channel has its own pYIN in numpy).
-TRAINING_ONLY_PACKAGES = ("torch", "librosa", "numba", "scipy", "sklearn")
-
-
 def test_runtime_never_imports_torch_or_training():
     runtime = list(sources("core", "app", "main.py"))
-    assert offenders(runtime, ("training", "onnx", "tools") + TRAINING_ONLY_PACKAGES) == []
+    assert offenders(runtime, ("training", "onnx", "tools", *TRAINING_ONLY)) == []
     assert not (REPO / "core" / "train").exists(), "training code belongs in training/, not core/"
 
 
 def test_the_apps_own_install_leaves_out_the_training_packages():
     requirements = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     names = {re.split(r"[\s<>=!~\[;]", requirement, maxsplit=1)[0].lower() for requirement in requirements}
-    assert names.isdisjoint({"torch", "librosa", "numba", "scipy", "scikit-learn"}), names
+    assert names.isdisjoint(TRAINING_ONLY.values()), names
 
 
 def test_the_cli_and_the_app_go_through_the_one_door():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from installer.training_only import TRAINING_ONLY
 from tests.conftest import DEMO, REPO
 from tests.test_hum_search import TUNES, write_tune
 
@@ -26,6 +27,7 @@ APP_FOLDER = Path(os.environ.get("TRIMODAL_BIND_FROZEN_APP", REPO / "dist" / "tr
 BINARY = APP_FOLDER / "trimodal-bind"
 
 pytestmark = pytest.mark.slow
+KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TMPDIR")  # what a fresh user's session still has
 
 
 def _no_network_prefix() -> list[str] | None:
@@ -63,8 +65,7 @@ def user_home(tmp_path) -> dict[str, str]:
     """A fresh user: platformdirs' folders under tmp, no display, nothing from the dev venv."""
     home = tmp_path / "home"
     home.mkdir()
-    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR")
-    env = {k: v for k, v in os.environ.items() if k in keep}
+    env = {k: v for k, v in os.environ.items() if k in KEPT_ENVIRONMENT}
     env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_CACHE_HOME=str(home / "cache"),
                XDG_CONFIG_HOME=str(home / "config"))
     return env
@@ -80,8 +81,7 @@ def test_frozen_app_has_no_torch_and_no_training_code(frozen_app):
     assert (internal / "resources" / "model" / "model.json").is_file()
     assert (internal / "resources" / "demo" / "notes" / "our_cat.md").is_file()
     names = {path.name for path in internal.iterdir()}
-    assert not names & {"torch", "training", "tests", "tkinter", "matplotlib", "sklearn",
-                        "librosa", "numba", "llvmlite", "scipy"}
+    assert not names & {"training", "tests", "tkinter", "matplotlib", *TRAINING_ONLY}
     assert [str(p) for p in frozen_app.rglob("*") if p.is_symlink() and not p.exists()] == []  # no dangling links
 
 
@@ -150,7 +150,7 @@ def tarball(frozen_app) -> Path:
 def test_the_tarball_installs_upgrades_and_uninstalls_for_one_user(tarball, offline, tmp_path):
     home = tmp_path / "a user's home"  # spaces and a quote in the path, as real ones can have
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TMPDIR")} | {"HOME": str(home)}
+    env = {k: v for k, v in os.environ.items() if k in KEPT_ENVIRONMENT} | {"HOME": str(home)}
     unpacked = tmp_path / "downloads"
     unpacked.mkdir()
     subprocess.run(["tar", "-xzf", str(tarball), "-C", str(unpacked)], check=True)
